@@ -1,0 +1,33 @@
+# The README's verbs. Every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: install run test lint demo rebuild clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install  ## serve the API on http://127.0.0.1:8000 (embedded SQLite under var/, demo data when empty)
+	$(BIN)/dangjian serve
+
+test: install  ## the whole suite, on SQLite and PostgreSQL
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: install
+	$(BIN)/dangjian demo
+
+rebuild: install
+	$(BIN)/dangjian rebuild
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,54 @@
+"""Coverage statistics (两个覆盖) from the coverage read model."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import PartsDep, ReadConnection
+from api.schemas import CoverageFiguresPublic, CoveragePublic, MemberCounts
+from domain.values import EntityKind
+from projections.coverage import CoverageFigures
+
+router = APIRouter(tags=["statistics"])
+
+
+def _figures(f: CoverageFigures) -> CoverageFiguresPublic:
+    return CoverageFiguresPublic(
+        **asdict(f),
+        organization_coverage_rate=f.organization_coverage_rate,
+        work_coverage_share=f.work_coverage_share,
+    )
+
+
+@router.get("/coverage")
+def get_coverage(
+    parts: PartsDep,
+    conn: ReadConnection,
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="6-digit region code")
+    ] = None,
+    kind: EntityKind | None = None,
+    industry: Annotated[str | None, Query(max_length=100)] = None,
+    station: Annotated[str | None, Query(max_length=100)] = None,
+    group_by: Literal["kind", "industry", "station", "region"] | None = None,
+) -> CoveragePublic:
+    """Organisation and work coverage of operating entities, with member counts (R13.1)."""
+    position = parts.runner.position("coverage")
+    report = parts.coverage.report(
+        conn, region=region, kind=kind, industry=industry, station=station, group_by=group_by
+    )
+    members = None
+    if not (kind or industry or station):
+        members = MemberCounts(
+            total=report.members,
+            by_category=report.members_by_category,
+            by_affiliation=report.members_by_affiliation,
+        )
+    return CoveragePublic(
+        region=region, kind=kind, industry=industry, station=station, group_by=group_by,
+        position=position, total=_figures(report.total),
+        groups={k: _figures(v) for k, v in sorted(report.groups.items())}, members=members,
+    )  # fmt: skip

@@ -1,0 +1,147 @@
+"""The ``dangjian`` command line: serve the API, load the demo data, run and rebuild projections."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from infra.settings import Settings
+from infra.store import Container, build
+
+app = typer.Typer(
+    help="dangjian: event-sourced ledger of 小个专 party building.", no_args_is_help=True
+)
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    )  # fmt: skip
+
+
+def _load_demo(container: Container) -> None:
+    from infra.demo import demo_event_estimate, load_demo
+
+    with _progress() as progress:
+        task = progress.add_task("demo data", total=demo_event_estimate())
+        summary = load_demo(container.ledger, progress=lambda n: progress.update(task, completed=n))
+        progress.update(task, total=progress.tasks[0].completed)
+    console.print(
+        f"demo: {summary.entities} entities, {summary.organizations} organisations "
+        f"({summary.market_organizations} market), {summary.members} members"
+    )
+
+
+def _catch_up(container: Container) -> None:
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(name: str, position: int, head: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(f"projection {name}", total=head)
+            progress.update(tasks[name], completed=position, total=head)
+
+        container.runner.catch_up(progress=report)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default from settings)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings)")] = None,
+) -> None:
+    """Serve the HTTP API; on an empty embedded store, load the demo data first."""
+    import uvicorn
+
+    from api.deps import Parts
+    from api.main import create_app
+
+    settings = Settings()
+    container = build(settings)
+    if settings.demo_when_empty and container.runner.head() == 0:
+        _load_demo(container)
+    if settings.projections == "inline":
+        _catch_up(container)
+    parts = Parts(
+        ledger=container.ledger, engine=container.engine, runner=container.runner,
+        coverage=container.coverage, inline_projections=settings.projections == "inline",
+    )  # fmt: skip
+    console.print(
+        f"dangjian on http://{host or settings.host}:{port or settings.port} ({settings.database_url})"
+    )
+    try:
+        uvicorn.run(create_app(parts), host=host or settings.host, port=port or settings.port)
+    finally:
+        container.close()
+
+
+@app.command()
+def demo(
+    force: Annotated[bool, typer.Option(help="Load even if the store already has events")] = False,
+) -> None:
+    """Load the demo data set (a city like Jiaxing) through the domain commands."""
+    container = build()
+    try:
+        if container.runner.head() and not force:
+            console.print("[red]the store is not empty[/red]; use --force to add the demo anyway")
+            raise typer.Exit(1)
+        _load_demo(container)
+        _catch_up(container)
+    finally:
+        container.close()
+
+
+@app.command()
+def project(
+    once: Annotated[bool, typer.Option(help="Catch up once and exit")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls")] = 0.5,
+) -> None:
+    """Run the projections: follow the event store and keep the read tables up to date."""
+    container = build()
+    try:
+        _catch_up(container)
+        while not once:
+            container.runner.catch_up()
+            time.sleep(interval)
+    finally:
+        container.close()
+
+
+@app.command()
+def rebuild(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Projections to rebuild (default: all)")
+    ] = None,
+) -> None:
+    """Rebuild projections from the event store (the read tables are emptied and replayed)."""
+    container = build()
+    try:
+        unknown = set(names or ()) - set(container.runner.projections)
+        if unknown:
+            console.print(f"[red]unknown projection(s)[/red]: {', '.join(sorted(unknown))}")
+            raise typer.Exit(2)
+        with _progress() as progress:
+            tasks: dict[str, int] = {}
+
+            def report(name: str, position: int, head: int) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(f"rebuild {name}", total=head)
+                progress.update(tasks[name], completed=position, total=head)
+
+            applied = container.runner.rebuild(names, progress=report)
+        console.print(
+            f"rebuilt {', '.join(names or container.runner.projections)}: {applied} events"
+        )
+    finally:
+        container.close()
+
+
+if __name__ == "__main__":
+    app()

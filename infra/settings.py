@@ -1,0 +1,33 @@
+"""Settings: the one reader of the environment (prefix ``DANGJIAN_``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite:///var/dangjian.sqlite"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DANGJIAN_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_SQLITE_URL
+    """Event store and read tables. ``sqlite:///path`` (embedded default) or
+    ``postgresql://user:password@host:5432/dbname`` (production)."""
+
+    database_schema: str | None = None
+    """PostgreSQL schema for the event store and read tables (default: the search path's)."""
+
+    projections: Literal["inline", "external"] = "inline"
+    """``inline``: the API process updates the read tables after each command (embedded mode).
+    ``external``: separate projection workers do (PostgreSQL and Kafka deployments)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    demo_when_empty: bool = True
+    """``dangjian serve`` loads the demo data set when the event store is empty."""
+
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str = "dangjian.events"

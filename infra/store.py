@@ -1,0 +1,107 @@
+"""Wiring from settings to the event store (eventsourcing) and the read tables (SQLAlchemy).
+
+The event store uses eventsourcing's own persistence modules: ``eventsourcing.postgres`` (psycopg 3)
+in production and ``eventsourcing.sqlite`` for the embedded default; see docs/ARCHITECTURE.md.
+The read tables live in the same database, written through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from domain.application import Ledger
+from infra.settings import Settings
+from projections.coverage import CoverageProjection, CoverageView
+from projections.runner import ProjectionRunner
+
+
+def is_sqlite(settings: Settings) -> bool:
+    return make_url(settings.database_url).get_backend_name() == "sqlite"
+
+
+def ledger_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for the configured database."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        path = url.database or ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path or ":memory:",
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "CREATE_TABLE": "y",
+        }
+    if url.get_backend_name() == "postgresql":
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.database or "postgres",
+            "POSTGRES_HOST": url.host or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "postgres",
+            "POSTGRES_PASSWORD": url.password or "",
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "CREATE_TABLE": "y",
+        }
+        if settings.database_schema:
+            env["POSTGRES_SCHEMA"] = settings.database_schema
+        return env
+    raise ValueError(
+        f"unsupported database URL {settings.database_url!r}: use sqlite or postgresql"
+    )
+
+
+def read_engine(settings: Settings) -> Engine:
+    """The SQLAlchemy engine of the read tables (same database as the events)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    connect_args: dict[str, Any] = {}
+    if settings.database_schema:
+        connect_args["options"] = f"-csearch_path={settings.database_schema}"
+    return create_engine(
+        url.set(drivername="postgresql+psycopg"),
+        connect_args=connect_args,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+    )
+
+
+@dataclass
+class Container:
+    """Everything an entry point needs, built once from settings (the composition root)."""
+
+    settings: Settings
+    ledger: Ledger
+    engine: Engine
+    runner: ProjectionRunner
+    coverage: CoverageView
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.engine.dispose()
+
+
+def build(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    ledger = Ledger(env=ledger_env(settings))
+    engine = read_engine(settings)
+    runner = ProjectionRunner(ledger, engine, [CoverageProjection()])
+    runner.setup()
+    return Container(settings, ledger, engine, runner, CoverageView())
