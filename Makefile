@@ -16,12 +16,12 @@ install: $(BIN)/.installed
 run: install  ## serve the API on http://127.0.0.1:8000 (embedded SQLite under var/, demo data when empty)
 	$(BIN)/dangjian serve
 
-test: install  ## the whole suite, on SQLite and PostgreSQL
+test: install lint  ## lint, types, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/mypy domain projections api infra
 
 demo: install
 	$(BIN)/dangjian demo

@@ -84,9 +84,7 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             field = _field_of(tuple(err.get("loc", ())))
             top = field.split(".")[0]
-            errors.append(
-                {"field": field, "rule": FIELD_RULES.get(top, DEFAULT_RULE), "message": err["msg"]}
-            )
+            errors.append({"field": field, "rule": FIELD_RULES.get(top, DEFAULT_RULE), "message": err["msg"]})
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid request", detail, request, errors, code="invalid-request")
 

@@ -66,9 +66,7 @@ class AggregatePublic(BaseModel):
 
 
 class EntityRegister(Command):
-    credit_code: str = Field(
-        min_length=18, max_length=18, description="统一社会信用代码 (GB 32100-2015)"
-    )
+    credit_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码 (GB 32100-2015)")
     name: Text
     kind: EntityKind
     industry: Text
@@ -156,22 +154,16 @@ class MemberRegister(Command):
     """The 《个体工商户党建信息登记表》, field by field (R1.1), with the affiliation (R2.1)."""
 
     unit_name: Text = Field(description="单位名称")
-    entity_id: UUID | None = Field(
-        default=None, description="The market entity, when registered here"
-    )
+    entity_id: UUID | None = Field(default=None, description="The market entity, when registered here")
     name: Text = Field(description="姓名")
     mobile: str = Field(min_length=11, max_length=20, description="手机号码")
     is_business_owner: bool = Field(description="是否业主")
     household_district: Text = Field(description="户籍所在区")
-    life_org_ids: list[UUID] = Field(
-        min_length=1, max_length=20, description="辖区党组织（组织生活）"
-    )
+    life_org_ids: list[UUID] = Field(min_length=1, max_length=20, description="辖区党组织（组织生活）")
     relationship_org_id: UUID | None = Field(
         default=None, description="组织关系所在地党组织 (in this system)"
     )
-    relationship_org_name: OptionalText = Field(
-        default="", description="its name, when outside this system"
-    )
+    relationship_org_name: OptionalText = Field(default="", description="its name, when outside this system")
     category: MemberCategory = Field(description="正式 / 预备")
     affiliation: Affiliation = Field(description="隶属 / 属地 / 流动 (R2.1)")
     distribution: Distribution = Field(description="分布：个体户 / 市场内个体户")
@@ -228,9 +220,7 @@ class CoverageFiguresPublic(BaseModel):
     joint: int = Field(description="Covered by a joint organisation (联合建立)")
     work_only: int = Field(description="No organisation, reached by a guidance officer (工作覆盖)")
     uncovered: int
-    organization_coverage_rate: float | None = Field(
-        description="R13.1: (standalone + joint) ÷ operating"
-    )
+    organization_coverage_rate: float | None = Field(description="R13.1: (standalone + joint) ÷ operating")
     work_coverage_share: float | None = Field(description="work_only ÷ operating")
 
 
@@ -249,9 +239,7 @@ class CoveragePublic(BaseModel):
     position: int = Field(description="Event position the figures include")
     total: CoverageFiguresPublic
     groups: dict[str, CoverageFiguresPublic]
-    members: MemberCounts | None = Field(
-        description="Absent when filtered by kind, industry or station"
-    )
+    members: MemberCounts | None = Field(description="Absent when filtered by kind, industry or station")
 
 
 class Health(BaseModel):

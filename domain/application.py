@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import RecordConflictError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
 
 from domain import errors
 from domain.envelope import CommandContext, EventMeta, check_not_ahead
@@ -70,7 +70,7 @@ class CommandResult:
     position: int
 
 
-class Ledger(Application):
+class Ledger(Application[UUID]):
     """The dangjian command side."""
 
     name = "Ledger"
@@ -92,7 +92,7 @@ class Ledger(Application):
 
     def _get(self, cls: type[A], aggregate_id: UUID, label: str, field: str = "id") -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise errors.NotFound(f"no {label} {aggregate_id}", field=field) from None
         if not isinstance(aggregate, cls):
@@ -143,15 +143,18 @@ class Ledger(Application):
         if entity_id_for(code) in self.repository:
             raise errors.EntityAlreadyRegistered(f"credit code {code} is already registered")
         entity = MarketEntity.register(
-            credit_code=code, name=name, kind=kind, industry=industry,
-            region_code=region_code, station=station, meta=meta,
-        )  # fmt: skip
+            credit_code=code,
+            name=name,
+            kind=kind,
+            industry=industry,
+            region_code=region_code,
+            station=station,
+            meta=meta,
+        )
         try:
             recordings = self.save(entity)
         except RecordConflictError:
-            raise errors.EntityAlreadyRegistered(
-                f"credit code {code} is already registered"
-            ) from None
+            raise errors.EntityAlreadyRegistered(f"credit code {code} is already registered") from None
         return CommandResult(entity.id, max(r.notification.id for r in recordings))
 
     def change_entity_status(
@@ -193,8 +196,7 @@ class Ledger(Application):
                 )
             if entity.organization_id is not None:
                 raise errors.EntityAlreadyCovered(
-                    f"entity {entity.credit_code} is already covered by organisation "
-                    f"{entity.organization_id}"
+                    f"entity {entity.credit_code} is already covered by organisation {entity.organization_id}"
                 )
         return entities
 
@@ -221,9 +223,15 @@ class Ledger(Application):
             if parent.dissolved:
                 raise errors.ParentOrganizationInvalid(f"parent {parent.name} is dissolved")
         org = PartyOrganization.establish(
-            id=org_id, name=name, kind=kind, formation=formation, parent_id=parent_id,
-            region_code=region_code, entity_ids=entity_ids, meta=meta,
-        )  # fmt: skip
+            id=org_id,
+            name=name,
+            kind=kind,
+            formation=formation,
+            parent_id=parent_id,
+            region_code=region_code,
+            entity_ids=entity_ids,
+            meta=meta,
+        )
         entities = self._coverable_entities(entity_ids)
         for entity in entities:
             entity.assign_coverage(org.id, Formation(formation), meta)
@@ -325,14 +333,25 @@ class Ledger(Application):
         if entity_id is not None:
             self._get(MarketEntity, entity_id, "market entity", "entity_id")
         member = Member.register(
-            id=id or uuid4(), unit_name=unit_name, entity_id=entity_id, name=name, mobile=mobile,
-            is_business_owner=is_business_owner, household_district=household_district,
-            life_org_ids=life_org_ids, relationship_org_id=relationship_org_id,
+            id=id or uuid4(),
+            unit_name=unit_name,
+            entity_id=entity_id,
+            name=name,
+            mobile=mobile,
+            is_business_owner=is_business_owner,
+            household_district=household_district,
+            life_org_ids=life_org_ids,
+            relationship_org_id=relationship_org_id,
             relationship_org_name=relationship_org_name,
-            relationship_is_association=is_association, category=category,
-            affiliation=affiliation, distribution=distribution, form_date=form_date,
-            filled_by_name=filled_by_name, filled_by_phone=filled_by_phone, meta=meta,
-        )  # fmt: skip
+            relationship_is_association=is_association,
+            category=category,
+            affiliation=affiliation,
+            distribution=distribution,
+            form_date=form_date,
+            filled_by_name=filled_by_name,
+            filled_by_phone=filled_by_phone,
+            meta=meta,
+        )
         return self._commit(member.id, member)
 
     def transfer_member_relationship(
@@ -354,9 +373,12 @@ class Ledger(Application):
             is_association = target.kind in ASSOCIATION_KINDS
             to_org_name = to_org_name or target.name
         member.transfer_relationship(
-            to_org_id=to_org_id, to_org_name=to_org_name, to_is_association=is_association,
-            affiliation=affiliation, meta=meta,
-        )  # fmt: skip
+            to_org_id=to_org_id,
+            to_org_name=to_org_name,
+            to_is_association=is_association,
+            affiliation=affiliation,
+            meta=meta,
+        )
         return self._commit(member.id, member)
 
     def join_life_organization(

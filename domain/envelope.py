@@ -46,9 +46,7 @@ class CommandContext:
     @classmethod
     def new(cls, actor: str, correlation_id: UUID | None = None) -> CommandContext:
         command_id = uuid4()
-        return cls(
-            actor=actor, correlation_id=correlation_id or command_id, causation_id=command_id
-        )
+        return cls(actor=actor, correlation_id=correlation_id or command_id, causation_id=command_id)
 
 
 @dataclass(frozen=True)

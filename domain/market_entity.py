@@ -160,24 +160,17 @@ class MarketEntity(LedgerAggregate):
                 clean[name] = value
         if not clean:
             raise errors.NothingToCorrect("the correction changes nothing", field="changes")
-        self._record(
-            self.DetailsCorrected, meta, changes=clean, reason=require_text(reason, "reason")
-        )
+        self._record(self.DetailsCorrected, meta, changes=clean, reason=require_text(reason, "reason"))
 
     def assign_coverage(self, organization_id: UUID, formation: Formation, meta: EventMeta) -> None:
         """Mark the entity covered by ``organization_id``; at most one at a time (R13.1)."""
         if not self.is_operating:
-            raise errors.EntityNotOperating(
-                f"entity {self.credit_code} is {self.status}, not operating"
-            )
+            raise errors.EntityNotOperating(f"entity {self.credit_code} is {self.status}, not operating")
         if self.organization_id is not None:
             raise errors.EntityAlreadyCovered(
-                f"entity {self.credit_code} is already covered by organisation "
-                f"{self.organization_id}"
+                f"entity {self.credit_code} is already covered by organisation {self.organization_id}"
             )
-        self._record(
-            self.CoverageAssigned, meta, organization_id=organization_id, formation=formation.value
-        )
+        self._record(self.CoverageAssigned, meta, organization_id=organization_id, formation=formation.value)
 
     def release_coverage(self, organization_id: UUID, meta: EventMeta) -> None:
         if self.organization_id != organization_id:

@@ -76,11 +76,21 @@ class Member(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             for name in (
-                "unit_name", "entity_id", "name", "mobile", "is_business_owner",
-                "household_district", "relationship_org_id", "relationship_org_name",
-                "category", "affiliation", "distribution", "form_date", "filled_by_name",
+                "unit_name",
+                "entity_id",
+                "name",
+                "mobile",
+                "is_business_owner",
+                "household_district",
+                "relationship_org_id",
+                "relationship_org_name",
+                "category",
+                "affiliation",
+                "distribution",
+                "form_date",
+                "filled_by_name",
                 "filled_by_phone",
-            ):  # fmt: skip
+            ):
                 setattr(aggregate, name, getattr(self, name))
             aggregate.life_org_ids = list(self.life_org_ids)
             aggregate.relationship_since = self.effective_on
@@ -156,9 +166,7 @@ class Member(LedgerAggregate):
                 "a 隶属 member's relationship must sit in an association organisation"
             )
         if not life_org_ids:
-            raise errors.LifeOrganizationRequired(
-                "name the organisation hosting organisational life"
-            )
+            raise errors.LifeOrganizationRequired("name the organisation hosting organisational life")
         return cls._create(
             cls.Registered,
             id=id,
@@ -232,9 +240,7 @@ class Member(LedgerAggregate):
         if org_id not in self.life_org_ids:
             raise errors.NothingToCorrect("the member does not take part there", field="org_id")
         if len(self.life_org_ids) == 1:
-            raise errors.LifeOrganizationRequired(
-                "a member keeps one organisational-life organisation"
-            )
+            raise errors.LifeOrganizationRequired("a member keeps one organisational-life organisation")
         self._record(self.LifeOrganizationLeft, meta, org_id=org_id)
 
     def correct_details(self, changes: dict[str, Any], reason: str, meta: EventMeta) -> None:
@@ -258,9 +264,7 @@ class Member(LedgerAggregate):
                 clean[name] = value
         if not clean:
             raise errors.NothingToCorrect("the correction changes nothing", field="changes")
-        self._record(
-            self.DetailsCorrected, meta, changes=clean, reason=require_text(reason, "reason")
-        )
+        self._record(self.DetailsCorrected, meta, changes=clean, reason=require_text(reason, "reason"))
 
 
 def _check_relationship(org_id: UUID | None, org_name: str) -> None:

@@ -162,16 +162,12 @@ class PartyOrganization(LedgerAggregate):
             reason=require_text(reason, "reason"),
         )
 
-    def assign_guidance_officer(
-        self, officer: str, entity_ids: list[UUID], meta: EventMeta
-    ) -> None:
+    def assign_guidance_officer(self, officer: str, entity_ids: list[UUID], meta: EventMeta) -> None:
         """An officer of this organisation reaches these entities: work coverage (R13.1, R12)."""
         self.check_active()
         officer = require_text(officer, "officer")
         if not entity_ids:
-            raise errors.MissingField(
-                "name at least one entity the officer reaches", field="entity_ids"
-            )
+            raise errors.MissingField("name at least one entity the officer reaches", field="entity_ids")
         already = set(self.guidance.get(officer, []))
         if already.issuperset(entity_ids):
             raise errors.GuidanceOfficerAlreadyAssigned(
@@ -187,9 +183,7 @@ class PartyOrganization(LedgerAggregate):
     def withdraw_guidance_officer(self, officer: str, reason: str, meta: EventMeta) -> None:
         self.check_active()
         if officer not in self.guidance:
-            raise errors.GuidanceOfficerNotAssigned(
-                f"{officer} is not assigned by this organisation"
-            )
+            raise errors.GuidanceOfficerNotAssigned(f"{officer} is not assigned by this organisation")
         self._record(
             self.GuidanceOfficerWithdrawn,
             meta,

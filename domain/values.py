@@ -78,9 +78,7 @@ _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 def credit_code_check_char(first17: str) -> str:
     """The 18th character of a unified social credit code whose first 17 are given."""
-    total = sum(
-        _CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True)
-    )
+    total = sum(_CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
     return _CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from infra.settings import Settings
 from infra.store import Container, build
 
-app = typer.Typer(
-    help="dangjian: event-sourced ledger of 小个专 party building.", no_args_is_help=True
-)
+app = typer.Typer(help="dangjian: event-sourced ledger of 小个专 party building.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=console,
-    )  # fmt: skip
+    )
 
 
 def _load_demo(container: Container) -> None:
@@ -38,23 +40,26 @@ def _load_demo(container: Container) -> None:
     )
 
 
+def _reporter(progress: Progress, verb: str) -> Callable[[str, int, int], None]:
+    """A runner progress callback that keeps one bar per projection."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(name: str, position: int, head: int) -> None:
+        if name not in tasks:
+            tasks[name] = progress.add_task(f"{verb} {name}", total=head)
+        progress.update(tasks[name], completed=position, total=head)
+
+    return report
+
+
 def _catch_up(container: Container) -> None:
     with _progress() as progress:
-        tasks: dict[str, int] = {}
-
-        def report(name: str, position: int, head: int) -> None:
-            if name not in tasks:
-                tasks[name] = progress.add_task(f"projection {name}", total=head)
-            progress.update(tasks[name], completed=position, total=head)
-
-        container.runner.catch_up(progress=report)
+        container.runner.catch_up(progress=_reporter(progress, "projection"))
 
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to bind (default from settings)")
-    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings)")] = None,
 ) -> None:
     """Serve the HTTP API; on an empty embedded store, load the demo data first."""
@@ -70,9 +75,12 @@ def serve(
     if settings.projections == "inline":
         _catch_up(container)
     parts = Parts(
-        ledger=container.ledger, engine=container.engine, runner=container.runner,
-        coverage=container.coverage, inline_projections=settings.projections == "inline",
-    )  # fmt: skip
+        ledger=container.ledger,
+        engine=container.engine,
+        runner=container.runner,
+        coverage=container.coverage,
+        inline_projections=settings.projections == "inline",
+    )
     console.print(
         f"dangjian on http://{host or settings.host}:{port or settings.port} ({settings.database_url})"
     )
@@ -116,9 +124,7 @@ def project(
 
 @app.command()
 def rebuild(
-    names: Annotated[
-        list[str] | None, typer.Argument(help="Projections to rebuild (default: all)")
-    ] = None,
+    names: Annotated[list[str] | None, typer.Argument(help="Projections to rebuild (default: all)")] = None,
 ) -> None:
     """Rebuild projections from the event store (the read tables are emptied and replayed)."""
     container = build()
@@ -128,17 +134,8 @@ def rebuild(
             console.print(f"[red]unknown projection(s)[/red]: {', '.join(sorted(unknown))}")
             raise typer.Exit(2)
         with _progress() as progress:
-            tasks: dict[str, int] = {}
-
-            def report(name: str, position: int, head: int) -> None:
-                if name not in tasks:
-                    tasks[name] = progress.add_task(f"rebuild {name}", total=head)
-                progress.update(tasks[name], completed=position, total=head)
-
-            applied = container.runner.rebuild(names, progress=report)
-        console.print(
-            f"rebuilt {', '.join(names or container.runner.projections)}: {applied} events"
-        )
+            applied = container.runner.rebuild(names, progress=_reporter(progress, "rebuild"))
+        console.print(f"rebuilt {', '.join(names or container.runner.projections)}: {applied} events")
     finally:
         container.close()
 

@@ -55,7 +55,9 @@ SUSPENDED_BUSINESSES = 4
 
 _ORG_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _NS = UUID("6f1d3c2a-4b5e-4d7f-8a9b-0c1d2e3f4a5b")
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华平刚桂兰玉兵建国志红霞峰"
 MARKET_WORDS = (
     "农贸市场",
@@ -116,19 +118,20 @@ class _Demo:
         )
 
     def mobile(self) -> str:
-        return (
-            "1"
-            + self.rng.choice("3456789")
-            + "".join(self.rng.choice("0123456789") for _ in range(9))
-        )
+        return "1" + self.rng.choice("3456789") + "".join(self.rng.choice("0123456789") for _ in range(9))
 
     def entity(self, name: str, kind: EntityKind, region: str, industry: str) -> UUID:
         individual = kind == EntityKind.INDIVIDUAL_BUSINESS
         result = self.ledger.register_entity(
-            self.ctx, effective_on=self.start - timedelta(days=self.rng.randrange(0, 2000)),
-            credit_code=self.credit_code(region, individual), name=name, kind=kind,
-            industry=industry, region_code=region, station=self.station(region),
-        )  # fmt: skip
+            self.ctx,
+            effective_on=self.start - timedelta(days=self.rng.randrange(0, 2000)),
+            credit_code=self.credit_code(region, individual),
+            name=name,
+            kind=kind,
+            industry=industry,
+            region_code=region,
+            station=self.station(region),
+        )
         self.summary.entities += 1
         self._tick()
         return result.id
@@ -137,53 +140,82 @@ class _Demo:
         return f"{COUNTIES[region]}{'城东' if int(region) % 2 else '城西'}市场监管所"
 
     def org(
-        self, name: str, kind: OrgKind, formation: Formation, region: str,
-        entity_ids: list[UUID], parent: UUID | None,
-    ) -> UUID:  # fmt: skip
+        self,
+        name: str,
+        kind: OrgKind,
+        formation: Formation,
+        region: str,
+        entity_ids: list[UUID],
+        parent: UUID | None,
+    ) -> UUID:
         result = self.ledger.establish_organization(
-            self.ctx, effective_on=self.day(0, 150), name=name, kind=kind, formation=formation,
-            region_code=region, entity_ids=entity_ids, parent_id=parent, id=self.id("org", name),
-        )  # fmt: skip
+            self.ctx,
+            effective_on=self.day(0, 150),
+            name=name,
+            kind=kind,
+            formation=formation,
+            region_code=region,
+            entity_ids=entity_ids,
+            parent_id=parent,
+            id=self.id("org", name),
+        )
         self.summary.organizations += 1
         self._tick()
         return result.id
 
     def member(
-        self, unit: str, life_org: UUID, affiliation: Affiliation, relationship: UUID | None,
-        relationship_name: str, distribution: Distribution, entity_id: UUID | None,
-    ) -> None:  # fmt: skip
+        self,
+        unit: str,
+        life_org: UUID,
+        affiliation: Affiliation,
+        relationship: UUID | None,
+        relationship_name: str,
+        distribution: Distribution,
+        entity_id: UUID | None,
+    ) -> None:
         form_date = self.day(180, 500)
         self.ledger.register_member(
-            self.ctx, effective_on=form_date, unit_name=unit, name=self.person(),
-            mobile=self.mobile(), is_business_owner=self.rng.random() < 0.7,
+            self.ctx,
+            effective_on=form_date,
+            unit_name=unit,
+            name=self.person(),
+            mobile=self.mobile(),
+            is_business_owner=self.rng.random() < 0.7,
             household_district=self.rng.choice([*COUNTIES.values(), "温州市", "安徽省阜阳市"]),
             life_org_ids=[life_org],
             category=MemberCategory.PROBATIONARY if self.rng.random() < 0.08 else MemberCategory.FULL,
-            affiliation=affiliation, distribution=distribution, form_date=form_date,
-            filled_by_name=self.person(), filled_by_phone="0573-8" + str(self.rng.randrange(1000000, 9999999)),
-            relationship_org_id=relationship, relationship_org_name=relationship_name,
+            affiliation=affiliation,
+            distribution=distribution,
+            form_date=form_date,
+            filled_by_name=self.person(),
+            filled_by_phone="0573-8" + str(self.rng.randrange(1000000, 9999999)),
+            relationship_org_id=relationship,
+            relationship_org_name=relationship_name,
             entity_id=entity_id,
-        )  # fmt: skip
+        )
         self.summary.members += 1
         self._tick()
 
     def run(self) -> DemoSummary:
         rng = self.rng
         counties = list(COUNTIES)
-        association = self.org(
-            "嘉兴市个私协会党委", OrgKind.ASSOCIATION, Formation.REGIONAL, CITY, [], None
-        )
+        association = self.org("嘉兴市个私协会党委", OrgKind.ASSOCIATION, Formation.REGIONAL, CITY, [], None)
         branches = {
-            c: self.org(f"{COUNTIES[c]}个私协会分会党支部", OrgKind.BRANCH_ASSOCIATION, Formation.REGIONAL, c, [], association)
+            c: self.org(
+                f"{COUNTIES[c]}个私协会分会党支部",
+                OrgKind.BRANCH_ASSOCIATION,
+                Formation.REGIONAL,
+                c,
+                [],
+                association,
+            )
             for c in counties
-        }  # fmt: skip
-        self.org(
-            "嘉兴市市场监管局机关党支部", OrgKind.AGENCY_BRANCH, Formation.REGIONAL, CITY, [], None
-        )
+        }
+        self.org("嘉兴市市场监管局机关党支部", OrgKind.AGENCY_BRANCH, Formation.REGIONAL, CITY, [], None)
         stations = {
             c: self.org(f"{self.station(c)}党支部", OrgKind.STATION_BRANCH, Formation.REGIONAL, c, [], None)
             for c in counties
-        }  # fmt: skip
+        }
 
         # 42 market organisations: 39 standalone, 3 joint (source 001).
         market_orgs: list[tuple[UUID, str, UUID, str]] = []  # (org, unit name, entity, county)
@@ -205,10 +237,7 @@ class _Demo:
         for j, size in enumerate(JOINT_ORG_SIZES):
             county = counties[j]
             names = [f"{COUNTIES[county]}联建市场{j + 1}-{k + 1}" for k in range(size)]
-            entities = [
-                self.entity(n, EntityKind.PROFESSIONAL_MARKET, county, "商品交易市场")
-                for n in names
-            ]
+            entities = [self.entity(n, EntityKind.PROFESSIONAL_MARKET, county, "商品交易市场") for n in names]
             org = self.org(
                 f"{COUNTIES[county]}市场联合党支部{j + 1}",
                 OrgKind.MARKET,
@@ -239,7 +268,9 @@ class _Demo:
                     None,
                     rng.choice(["温州市某镇党委", "阜阳市某村党支部", "金华市某社区党委"]),
                 )
-            self.member(unit, org, affiliation, rel, rel_name, Distribution.MARKET_INDIVIDUAL_BUSINESS, entity)  # fmt: skip
+            self.member(
+                unit, org, affiliation, rel, rel_name, Distribution.MARKET_INDIVIDUAL_BUSINESS, entity
+            )
             self.summary.market_members += 1
 
         # Markets with no organisation: some reached by the station's guidance officer.
@@ -253,18 +284,26 @@ class _Demo:
             )
             if i < WORK_COVERED_MARKETS:
                 self.ledger.assign_guidance_officer(
-                    self.ctx, stations[county], effective_on=self.day(150, 500),
-                    officer=f"指导员{self.person()}", entity_ids=[entity],
-                )  # fmt: skip
+                    self.ctx,
+                    stations[county],
+                    effective_on=self.day(150, 500),
+                    officer=f"指导员{self.person()}",
+                    entity_ids=[entity],
+                )
                 self.summary.work_covered += 1
                 self._tick()
 
         # A street-block branch of 10 members among 210 shops (work coverage).
         county = counties[0]
         shops = [
-            self.entity(f"{COUNTIES[county]}月河街区{self.person()}个体店{i + 1:03d}", EntityKind.INDIVIDUAL_BUSINESS, county, rng.choice(INDUSTRIES))
+            self.entity(
+                f"{COUNTIES[county]}月河街区{self.person()}个体店{i + 1:03d}",
+                EntityKind.INDIVIDUAL_BUSINESS,
+                county,
+                rng.choice(INDUSTRIES),
+            )
             for i in range(STREET_BLOCK_SHOPS)
-        ]  # fmt: skip
+        ]
         block = self.org(
             "月河街区党支部", OrgKind.STREET_BLOCK, Formation.REGIONAL, county, [], branches[county]
         )
@@ -278,8 +317,15 @@ class _Demo:
         self.summary.work_covered += STREET_BLOCK_SHOPS
         self._tick()
         for i in range(STREET_BLOCK_MEMBERS):
-            self.member(f"月河街区个体店{i + 1:03d}", block, Affiliation.LOCAL, None, f"{COUNTIES[county]}月河社区党委",
-                        Distribution.INDIVIDUAL_BUSINESS, shops[i])  # fmt: skip
+            self.member(
+                f"月河街区个体店{i + 1:03d}",
+                block,
+                Affiliation.LOCAL,
+                None,
+                f"{COUNTIES[county]}月河社区党委",
+                Distribution.INDIVIDUAL_BUSINESS,
+                shops[i],
+            )
 
         # Small and micro enterprises: some with their own organisation, many without.
         for i in range(ENTERPRISES_WITH_ORG):
@@ -317,20 +363,25 @@ class _Demo:
         return self.summary
 
 
-def load_demo(
-    ledger: Ledger, seed: int = 2018, progress: Callable[[int], None] | None = None
-) -> DemoSummary:
+def load_demo(ledger: Ledger, seed: int = 2018, progress: Callable[[int], None] | None = None) -> DemoSummary:
     """Record the demo data set through the ledger's commands."""
     return _Demo(ledger, seed, progress).run()
 
 
 def demo_event_estimate() -> int:
     """Roughly how many commands the demo runs (for a progress bar)."""
-    markets = (
-        MARKET_ORGS_STANDALONE + sum(JOINT_ORG_SIZES) + UNCOVERED_MARKETS + WORK_COVERED_MARKETS
-    )
+    markets = MARKET_ORGS_STANDALONE + sum(JOINT_ORG_SIZES) + UNCOVERED_MARKETS + WORK_COVERED_MARKETS
     return (
-        markets + STREET_BLOCK_SHOPS + ENTERPRISES_WITH_ORG + UNCOVERED_BUSINESSES + 20
-        + MARKET_ORGS_STANDALONE + len(JOINT_ORG_SIZES) + MARKET_MEMBERS + STREET_BLOCK_MEMBERS
-        + WORK_COVERED_MARKETS + ENTERPRISES_WITH_ORG + SUSPENDED_BUSINESSES
-    )  # fmt: skip
+        markets
+        + STREET_BLOCK_SHOPS
+        + ENTERPRISES_WITH_ORG
+        + UNCOVERED_BUSINESSES
+        + 20
+        + MARKET_ORGS_STANDALONE
+        + len(JOINT_ORG_SIZES)
+        + MARKET_MEMBERS
+        + STREET_BLOCK_MEMBERS
+        + WORK_COVERED_MARKETS
+        + ENTERPRISES_WITH_ORG
+        + SUSPENDED_BUSINESSES
+    )

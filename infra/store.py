@@ -52,9 +52,7 @@ def ledger_env(settings: Settings) -> dict[str, str]:
         if settings.database_schema:
             env["POSTGRES_SCHEMA"] = settings.database_schema
         return env
-    raise ValueError(
-        f"unsupported database URL {settings.database_url!r}: use sqlite or postgresql"
-    )
+    raise ValueError(f"unsupported database URL {settings.database_url!r}: use sqlite or postgresql")
 
 
 def read_engine(settings: Settings) -> Engine:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, case, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, case, delete, exists, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.market_entity import MarketEntity
@@ -25,9 +25,17 @@ from domain.organization import PartyOrganization
 from domain.values import EntityStatus, Formation, region_prefix
 from projections.tables import (
     coverage_entities as E,
+)
+from projections.tables import (
     coverage_member_life as L,
+)
+from projections.tables import (
     coverage_members as M,
+)
+from projections.tables import (
     coverage_organizations as O,
+)
+from projections.tables import (
     coverage_work as W,
 )
 
@@ -38,7 +46,7 @@ class CoverageProjection:
     """Feeds the coverage tables from MarketEntity, PartyOrganization and Member events."""
 
     name = "coverage"
-    tables = (E, O, W, M, L)
+    tables: tuple[Table, ...] = (E, O, W, M, L)
 
     def __init__(self) -> None:
         self._handlers: dict[type, Handler] = {
@@ -78,7 +86,7 @@ class CoverageProjection:
                 status=EntityStatus.OPERATING.value,
                 organization_id=None,
                 formation=None,
-            )  # fmt: skip
+            )
         )
 
     def _entity_status_changed(self, conn: Connection, e: MarketEntity.StatusChanged) -> None:
@@ -96,9 +104,7 @@ class CoverageProjection:
 
     def _entity_released(self, conn: Connection, e: MarketEntity.CoverageReleased) -> None:
         conn.execute(
-            update(E)
-            .where(E.c.entity_id == e.originator_id)
-            .values(organization_id=None, formation=None)
+            update(E).where(E.c.entity_id == e.originator_id).values(organization_id=None, formation=None)
         )
 
     # --- organisations ---------------------------------------------------------------------
@@ -112,16 +118,12 @@ class CoverageProjection:
                 formation=e.formation,
                 region_code=e.region_code,
                 dissolved=False,
-            )  # fmt: skip
+            )
         )
 
-    def _officer_assigned(
-        self, conn: Connection, e: PartyOrganization.GuidanceOfficerAssigned
-    ) -> None:
+    def _officer_assigned(self, conn: Connection, e: PartyOrganization.GuidanceOfficerAssigned) -> None:
         known = set(
-            conn.scalars(
-                select(W.c.entity_id).where(W.c.org_id == e.originator_id, W.c.officer == e.officer)
-            )
+            conn.scalars(select(W.c.entity_id).where(W.c.org_id == e.originator_id, W.c.officer == e.officer))
         )
         rows = [
             {"org_id": e.originator_id, "officer": e.officer, "entity_id": entity_id}
@@ -131,9 +133,7 @@ class CoverageProjection:
         if rows:
             conn.execute(insert(W), rows)
 
-    def _officer_withdrawn(
-        self, conn: Connection, e: PartyOrganization.GuidanceOfficerWithdrawn
-    ) -> None:
+    def _officer_withdrawn(self, conn: Connection, e: PartyOrganization.GuidanceOfficerWithdrawn) -> None:
         conn.execute(delete(W).where(W.c.org_id == e.originator_id, W.c.officer == e.officer))
 
     def _org_dissolved(self, conn: Connection, e: PartyOrganization.Dissolved) -> None:
@@ -153,7 +153,7 @@ class CoverageProjection:
                 distribution=e.distribution,
                 is_business_owner=e.is_business_owner,
                 present=True,
-            )  # fmt: skip
+            )
         )
         conn.execute(
             insert(L),
@@ -177,9 +177,7 @@ class CoverageProjection:
 
     def _member_life_joined(self, conn: Connection, e: Member.LifeOrganizationJoined) -> None:
         conn.execute(
-            insert(L).values(
-                member_id=e.originator_id, org_id=e.org_id, seq=e.originator_version * 1000
-            )
+            insert(L).values(member_id=e.originator_id, org_id=e.org_id, seq=e.originator_version * 1000)
         )
         self._rehome(conn, e.originator_id)
 
@@ -297,9 +295,7 @@ class CoverageView:
             (M.c.category, report.members_by_category),
             (M.c.affiliation, report.members_by_affiliation),
         ):
-            query = (
-                select(column, func.count()).select_from(joined).where(condition).group_by(column)
-            )
+            query = select(column, func.count()).select_from(joined).where(condition).group_by(column)
             for value, count in conn.execute(query):
                 target[value] = count
 

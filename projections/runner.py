@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 
 from domain.application import Ledger
-from projections.tables import metadata, projection_positions as P
+from projections.tables import metadata
+from projections.tables import projection_positions as P
 
 Progress = Callable[[str, int, int], None]
 

@@ -27,9 +27,7 @@ def _figures(f: CoverageFigures) -> CoverageFiguresPublic:
 def get_coverage(
     parts: PartsDep,
     conn: ReadConnection,
-    region: Annotated[
-        str | None, Query(pattern=r"^\d{6}$", description="6-digit region code")
-    ] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit region code")] = None,
     kind: EntityKind | None = None,
     industry: Annotated[str | None, Query(max_length=100)] = None,
     station: Annotated[str | None, Query(max_length=100)] = None,
@@ -48,7 +46,13 @@ def get_coverage(
             by_affiliation=report.members_by_affiliation,
         )
     return CoveragePublic(
-        region=region, kind=kind, industry=industry, station=station, group_by=group_by,
-        position=position, total=_figures(report.total),
-        groups={k: _figures(v) for k, v in sorted(report.groups.items())}, members=members,
-    )  # fmt: skip
+        region=region,
+        kind=kind,
+        industry=industry,
+        station=station,
+        group_by=group_by,
+        position=position,
+        total=_figures(report.total),
+        groups={k: _figures(v) for k, v in sorted(report.groups.items())},
+        members=members,
+    )

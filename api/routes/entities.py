@@ -19,9 +19,7 @@ router = APIRouter(prefix="/market-entities", tags=["market entities"])
 
 
 @router.post("", status_code=201)
-def register_entity(
-    body: EntityRegister, commands: CommandsDep, ctx: ContextDep
-) -> CommandAccepted:
+def register_entity(body: EntityRegister, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
     """Register a market entity as captured at business registration (R1.2)."""
     return commands.run(lambda ledger: ledger.register_entity(ctx, **body.model_dump()))
 
@@ -31,9 +29,7 @@ def change_entity_status(
     entity_id: UUID, body: EntityStatusChange, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Change an entity's status: operating, suspended or deregistered."""
-    return commands.run(
-        lambda ledger: ledger.change_entity_status(ctx, entity_id, **body.model_dump())
-    )
+    return commands.run(lambda ledger: ledger.change_entity_status(ctx, entity_id, **body.model_dump()))
 
 
 @router.post("/{entity_id}/corrections", status_code=201)

@@ -20,9 +20,7 @@ router = APIRouter(prefix="/members", tags=["members"])
 
 
 @router.post("", status_code=201)
-def register_member(
-    body: MemberRegister, commands: CommandsDep, ctx: ContextDep
-) -> CommandAccepted:
+def register_member(body: MemberRegister, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
     """Register a member from the 《个体工商户党建信息登记表》 (R1.1, R2.1, R2.2)."""
     return commands.run(lambda ledger: ledger.register_member(ctx, **body.model_dump()))
 
@@ -42,9 +40,7 @@ def join_life_organization(
     member_id: UUID, body: MemberLifeOrganization, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Take part in another organisation's organisational life (R2.2)."""
-    return commands.run(
-        lambda ledger: ledger.join_life_organization(ctx, member_id, **body.model_dump())
-    )
+    return commands.run(lambda ledger: ledger.join_life_organization(ctx, member_id, **body.model_dump()))
 
 
 @router.post("/{member_id}/life-organization-departures", status_code=201)
@@ -52,9 +48,7 @@ def leave_life_organization(
     member_id: UUID, body: MemberLifeOrganization, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Stop taking part in an organisation's organisational life (one remains, R2.2)."""
-    return commands.run(
-        lambda ledger: ledger.leave_life_organization(ctx, member_id, **body.model_dump())
-    )
+    return commands.run(lambda ledger: ledger.leave_life_organization(ctx, member_id, **body.model_dump()))
 
 
 @router.post("/{member_id}/corrections", status_code=201)

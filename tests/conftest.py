@@ -1,0 +1,119 @@
+"""Shared fixtures: the application on both backends, each test in its own store.
+
+- ``backend`` parametrises a test over SQLite (a file in a temporary folder) and PostgreSQL (a
+  fresh schema in ``DANGJIAN_TEST_DATABASE_URL``, default ``postgresql://root@127.0.0.1:5432/test``,
+  dropped afterwards), so the same application tests run on both.
+- Without PostgreSQL, the PostgreSQL cases fail when ``CI=true`` and are skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import Parts
+from api.main import create_app
+from domain.application import Ledger
+from domain.envelope import CommandContext
+from infra.settings import Settings
+from infra.store import Container, build
+
+PG_URL = os.environ.get("DANGJIAN_TEST_DATABASE_URL", "postgresql://root@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TODAY = date(2025, 11, 20)
+
+
+def fixed_today() -> date:
+    return TODAY
+
+
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as e:
+        return str(e)
+
+
+def require_postgres() -> None:
+    reason = postgres_available()
+    if reason is None:
+        return
+    if IN_CI:  # CI=true: a missing service is a failure, never a skip
+        pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_URL}: {reason}")
+    pytest.skip(f"PostgreSQL not reachable at {PG_URL} (CI is not set): {reason}")
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped after the test."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if backend == "sqlite":
+        return Settings(database_url=f"sqlite:///{tmp_path / 'dangjian.sqlite'}", demo_when_empty=False)
+    schema = request.getfixturevalue("pg_schema")
+    return Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def container(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Container]:
+    """Ledger, read engine and projection runner on the chosen backend."""
+    settings = settings_for(backend, tmp_path, request)
+    built = build(settings)
+    built.ledger.today = fixed_today
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def ledger(container: Container) -> Ledger:
+    return container.ledger
+
+
+@pytest.fixture
+def memory_ledger() -> Ledger:
+    """The in-memory event store: only for fast unit tests of aggregates and rules."""
+    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, today=fixed_today)
+
+
+@pytest.fixture
+def ctx() -> CommandContext:
+    return CommandContext.new(f"tester-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    parts = Parts(
+        ledger=container.ledger,
+        engine=container.engine,
+        runner=container.runner,
+        coverage=container.coverage,
+        inline_projections=True,
+    )
+    with TestClient(create_app(parts)) as test_client:
+        yield test_client

@@ -1,0 +1,78 @@
+"""The ``dangjian`` command line and the ``make run`` path: serve on an empty store loads the demo."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from infra.cli import app
+from infra.demo import JOINT_ORG_SIZES, MARKET_MEMBERS, STREET_BLOCK_MEMBERS, STREET_BLOCK_SHOPS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {"DANGJIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def test_demo_then_rebuild(sqlite_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "42 market" in result.output
+    again = runner.invoke(app, ["demo"])
+    assert again.exit_code == 1 and "not empty" in again.output
+    rebuilt = runner.invoke(app, ["rebuild", "coverage"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "rebuilt coverage" in rebuilt.output
+    unknown = runner.invoke(app, ["rebuild", "nope"])
+    assert unknown.exit_code == 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_on_an_empty_store_answers_the_demo_figures(tmp_path: Path) -> None:
+    port = free_port()
+    env = os.environ | {"DANGJIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                if health.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert time.monotonic() < deadline, "serve did not answer within 60 s"
+            time.sleep(0.2)
+        coverage = httpx.get(f"http://127.0.0.1:{port}/coverage", params={"region": "330400"}).json()
+        assert coverage["total"]["joint"] == sum(JOINT_ORG_SIZES)
+        assert coverage["total"]["work_only"] >= STREET_BLOCK_SHOPS
+        assert coverage["members"]["total"] == MARKET_MEMBERS + STREET_BLOCK_MEMBERS
+        assert health.json()["status"] == "ok"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
