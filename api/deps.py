@@ -43,9 +43,11 @@ PartsDep = Annotated[Parts, Depends(get_parts)]
 def get_context(
     x_actor: Annotated[str, Header(min_length=1, max_length=100)] = "anonymous",
     x_correlation_id: Annotated[UUID | None, Header()] = None,
+    x_command_id: Annotated[UUID | None, Header(description="Makes the command idempotent")] = None,
 ) -> CommandContext:
-    """Who records the events. Until authentication (issue #7) the actor comes from ``X-Actor``."""
-    return CommandContext.new(x_actor, x_correlation_id)
+    """Who records the events and why. Until authentication (issue #7) the actor comes from
+    ``X-Actor``. ``X-Command-ID`` makes a command idempotent: a repeat returns the first result."""
+    return CommandContext.new(x_actor, x_correlation_id, x_command_id)
 
 
 ContextDep = Annotated[CommandContext, Depends(get_context)]

@@ -42,11 +42,15 @@ class CommandContext:
     actor: str
     correlation_id: UUID
     causation_id: UUID
+    command_id: UUID | None = None
+    """Client-supplied id that makes the command idempotent: a repeat returns the first result."""
 
     @classmethod
-    def new(cls, actor: str, correlation_id: UUID | None = None) -> CommandContext:
-        command_id = uuid4()
-        return cls(actor=actor, correlation_id=correlation_id or command_id, causation_id=command_id)
+    def new(
+        cls, actor: str, correlation_id: UUID | None = None, command_id: UUID | None = None
+    ) -> CommandContext:
+        causation = command_id or uuid4()
+        return cls(actor, correlation_id or causation, causation, command_id)
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,15 @@ def test_health_and_openapi_answer(client: TestClient) -> None:
     assert client.get("/health").json()["status"] == "ok"
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/market-entities", "/organizations", "/members", "/coverage", "/health"} <= set(paths)
+
+
+def test_command_id_header_makes_a_command_idempotent(client: TestClient) -> None:
+    payload = body(f.entity_fields())
+    headers = {"X-Command-ID": str(uuid4()), "X-Correlation-ID": str(uuid4())}
+    first = client.post("/market-entities", json=payload, headers=headers)
+    again = client.post("/market-entities", json=payload, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert client.get("/health").json()["head"] == first.json()["position"]
+    bad = client.post("/market-entities", json=payload, headers={"X-Command-ID": "not-a-uuid"})
+    assert_problem(bad, 422, "x-command-id", "R1.3")

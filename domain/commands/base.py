@@ -1,0 +1,172 @@
+"""Plumbing every command shares: the effective-date envelope, loading, saving, idempotency.
+
+Every command takes a ``CommandContext`` (who, correlation, causation, optional command id) and an
+effective date, checks all rules before anything is recorded, and saves every aggregate it touched
+in one ``save()``: one database transaction with optimistic concurrency on each aggregate's
+version. Rules that span aggregates are therefore checked on the aggregates themselves, never on a
+read model that may lag, and a race between two such commands ends in one success and one
+``Conflict``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+
+from domain import errors
+from domain.envelope import CommandContext, EventMeta
+from domain.receipt import CommandReceipt, receipt_id_for
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+A = TypeVar("A", bound=Aggregate)
+P = ParamSpec("P")
+L = TypeVar("L", bound="LedgerBase")
+
+
+def business_today() -> date:
+    """Today's date where the business happens (China Standard Time)."""
+    return datetime.now(BUSINESS_TZ).date()
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class ConcurrentChange(errors.Conflict):
+    """Another command changed the same aggregate first (optimistic concurrency); retry."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command returns: the aggregate it created or changed and its last event's position."""
+
+    id: UUID
+    position: int
+
+
+_current: ContextVar[tuple[CommandContext, date] | None] = ContextVar("current_command", default=None)
+
+
+def command(
+    method: Callable[Concatenate[L, CommandContext, P], CommandResult],
+) -> Callable[Concatenate[L, CommandContext, P], CommandResult]:
+    """Make a command idempotent by its client-supplied command id (``ctx.command_id``).
+
+    A repeat returns the first result and records nothing; the receipt is saved in the same
+    transaction as the command's events (see ``LedgerBase._commit``).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: L, ctx: CommandContext, /, *args: P.args, **kwargs: P.kwargs) -> CommandResult:
+        if ctx.command_id is not None:
+            prior = self.prior_result(ctx.command_id)
+            if prior is not None:
+                return prior
+        token = _current.set((ctx, self.today()))
+        try:
+            return method(self, ctx, *args, **kwargs)
+        finally:
+            _current.reset(token)
+
+    return wrapper
+
+
+class LedgerBase(Application[UUID]):
+    """The eventsourcing Application underneath every group of commands."""
+
+    name = "Ledger"
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, today: Callable[[], date] = business_today
+    ) -> None:
+        super().__init__(env)
+        self.today = today
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def _meta(self, ctx: CommandContext, effective_on: date) -> EventMeta:
+        return EventMeta.build(ctx, effective_on, self.today())
+
+    def _get(self, cls: type[A], aggregate_id: UUID, label: str, field: str = "id") -> A:
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise errors.NotFound(f"no {label} {aggregate_id}", field=field) from None
+        if not isinstance(aggregate, cls):
+            raise errors.NotFound(f"{aggregate_id} is not a {label}", field=field)
+        return aggregate
+
+    def _commit(
+        self, subject: UUID, *aggregates: Aggregate, on_conflict: errors.DomainError | None = None
+    ) -> CommandResult:
+        """Save every touched aggregate (and the command's receipt) in one transaction."""
+        current = _current.get()
+        command_id = current[0].command_id if current else None
+        if current and command_id is not None:
+            ctx, today = current
+            meta = EventMeta(today, ctx.actor, ctx.correlation_id, ctx.causation_id)
+            aggregates = (*aggregates, CommandReceipt.record(command_id, subject, meta))
+        try:
+            recordings = self.save(*aggregates)
+        except RecordConflictError as e:
+            prior = self.prior_result(command_id) if command_id else None
+            if prior is not None:  # the same command, repeated concurrently, won
+                return prior
+            raise on_conflict or ConcurrentChange(
+                "another command changed the same record first; reload and retry", field="id"
+            ) from e
+        return CommandResult(subject, max(r.notification.id for r in recordings))
+
+    def prior_result(self, command_id: UUID) -> CommandResult | None:
+        """The result of an earlier command with this id, if there was one."""
+        receipt_id = receipt_id_for(command_id)
+        try:
+            receipt: Any = self.repository.get(receipt_id)
+        except AggregateNotFoundError:
+            return None
+        return CommandResult(receipt.subject_id, self._position_of_first_event(receipt_id))
+
+    def _position_of_first_event(self, aggregate_id: UUID) -> int:
+        """The notification id of an aggregate's first event (a receipt's is its command's last)."""
+        recorder: Any = self.recorder
+        if hasattr(recorder, "datastore") and hasattr(recorder, "events_table_name"):
+            datastore = recorder.datastore
+            if hasattr(datastore, "schema"):  # PostgreSQL
+                sql = (
+                    f'SELECT notification_id FROM "{datastore.schema}"."{recorder.events_table_name}" '
+                    "WHERE originator_id = %s AND originator_version = 1"
+                )
+                params: tuple[Any, ...] = (aggregate_id,)
+            else:  # SQLite keeps the notification id as the rowid
+                sql = (
+                    f"SELECT rowid FROM {recorder.events_table_name} "
+                    "WHERE originator_id = ? AND originator_version = 1"
+                )
+                params = (aggregate_id.hex,)
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            return int(row[0] if isinstance(row, tuple | list) else next(iter(dict(row).values())))
+        for notification in self.recorder.select_notifications(start=1, limit=10**9):  # in-memory store
+            if notification.originator_id == aggregate_id and notification.originator_version == 1:
+                return notification.id
+        raise errors.NotFound(f"no events for {aggregate_id}")
