@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 from sqlalchemy import Connection, Engine
 
-from api.schemas import CommandAccepted
+from api.schemas.common import CommandAccepted
 from domain.application import CommandResult, Ledger
 from domain.envelope import CommandContext
 from projections.coverage import CoverageView

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import PartsDep, ReadConnection
-from api.schemas import CoverageFiguresPublic, CoveragePublic, MemberCounts
+from api.schemas.coverage import CoverageFiguresPublic, CoveragePublic, MemberCounts
 from domain.values import EntityKind
 from projections.coverage import CoverageFigures
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import PartsDep
-from api.schemas import Health
+from api.schemas.coverage import Health
 
 router = APIRouter(tags=["health"])
 

@@ -7,8 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.deps import CommandsDep, ContextDep, PartsDep
-from api.schemas import (
-    CommandAccepted,
+from api.schemas.common import CommandAccepted
+from api.schemas.organizations import (
     GuidanceOfficerAssign,
     GuidanceOfficerWithdraw,
     OrganizationDissolve,
