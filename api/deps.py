@@ -73,8 +73,12 @@ CommandsDep = Annotated[Commands, Depends()]
 
 
 def get_read_connection(parts: PartsDep) -> Iterator[Connection]:
+    """One read-only snapshot per request, so a checkpoint and the rows it covers agree."""
     with parts.engine.connect() as conn:
-        yield conn
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
 
 
 ReadConnection = Annotated[Connection, Depends(get_read_connection)]

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from infra.settings import Settings
-from infra.store import Container, build
+from infra.store import Container, build, is_sqlite
 
 app = typer.Typer(help="dangjian: event-sourced ledger of 小个专 party building.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -70,7 +70,8 @@ def serve(
 
     settings = Settings()
     container = build(settings)
-    if settings.demo_when_empty and container.runner.head() == 0:
+    demo_when_empty = is_sqlite(settings) if settings.demo_when_empty is None else settings.demo_when_empty
+    if demo_when_empty and container.runner.head() == 0:
         _load_demo(container)
     if settings.projections == "inline":
         _catch_up(container)

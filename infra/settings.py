@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     ``postgresql://user:password@host:5432/dbname`` (production)."""
 
     database_schema: str | None = None
-    """PostgreSQL schema for the event store and read tables (default: the search path's)."""
+    """PostgreSQL schema for the event store and the read tables (default ``public``)."""
 
     projections: Literal["inline", "external"] = "inline"
     """``inline``: the API process updates the read tables after each command (embedded mode).
@@ -26,8 +26,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
-    demo_when_empty: bool = True
-    """``dangjian serve`` loads the demo data set when the event store is empty."""
+    demo_when_empty: bool | None = None
+    """``dangjian serve`` loads the demo data set when the event store is empty. Default: on the
+    embedded SQLite store only, never on PostgreSQL unless set to true."""
 
     kafka_bootstrap_servers: str | None = None
     kafka_topic: str = "dangjian.events"

@@ -49,8 +49,7 @@ def ledger_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": "10",
             "CREATE_TABLE": "y",
         }
-        if settings.database_schema:
-            env["POSTGRES_SCHEMA"] = settings.database_schema
+        env["POSTGRES_SCHEMA"] = settings.database_schema or "public"
         return env
     raise ValueError(f"unsupported database URL {settings.database_url!r}: use sqlite or postgresql")
 
@@ -69,9 +68,7 @@ def read_engine(settings: Settings) -> Engine:
             cursor.close()
 
         return engine
-    connect_args: dict[str, Any] = {}
-    if settings.database_schema:
-        connect_args["options"] = f"-csearch_path={settings.database_schema}"
+    connect_args = {"options": f"-csearch_path={settings.database_schema or 'public'}"}
     return create_engine(
         url.set(drivername="postgresql+psycopg"),
         connect_args=connect_args,

@@ -61,6 +61,7 @@ class CoverageProjection:
             PartyOrganization.Dissolved: self._org_dissolved,
             Member.Registered: self._member_registered,
             Member.RelationshipTransferred: self._member_transferred,
+            Member.DetailsCorrected: self._member_corrected,
             Member.LifeOrganizationJoined: self._member_life_joined,
             Member.LifeOrganizationLeft: self._member_life_left,
         }
@@ -174,6 +175,11 @@ class CoverageProjection:
             .values(affiliation=e.affiliation, relationship_org_id=e.to_org_id)
         )
         self._rehome(conn, e.originator_id)
+
+    def _member_corrected(self, conn: Connection, e: Member.DetailsCorrected) -> None:
+        values = {k: v for k, v in e.changes.items() if k in ("distribution", "is_business_owner")}
+        if values:
+            conn.execute(update(M).where(M.c.member_id == e.originator_id).values(**values))
 
     def _member_life_joined(self, conn: Connection, e: Member.LifeOrganizationJoined) -> None:
         conn.execute(

@@ -45,6 +45,8 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
+        self.failures: dict[str, str] = {}
+        """The last error of each projection that stopped; cleared when it next catches up."""
 
     def setup(self) -> None:
         """Create the read tables that do not exist yet, and each projection's checkpoint row."""
@@ -58,19 +60,30 @@ class ProjectionRunner:
         """The position of the last event in the store (0 when empty)."""
         return self.ledger.recorder.max_notification_id() or 0
 
-    def position(self, name: str) -> int:
-        with self.engine.connect() as conn:
+    def position(self, name: str, conn: Connection | None = None) -> int:
+        if conn is not None:
             return _read_position(conn, name, lock=False)
+        with self.engine.connect() as own:
+            return _read_position(own, name, lock=False)
 
-    def positions(self) -> dict[str, int]:
-        return {name: self.position(name) for name in self.projections}
+    def positions(self, conn: Connection | None = None) -> dict[str, int]:
+        """Every projection's checkpoint (read on ``conn`` to share its snapshot, if given)."""
+        if conn is not None:
+            return {name: _read_position(conn, name, lock=False) for name in self.projections}
+        with self.engine.connect() as own:
+            return self.positions(own)
 
     def catch_up(self, names: Sequence[str] | None = None, progress: Progress | None = None) -> int:
         """Apply every recorded event each projection has not seen; return events applied."""
         applied = 0
         with self._lock:
             for name in names or list(self.projections):
-                applied += self._catch_up_one(self.projections[name], progress)
+                try:
+                    applied += self._catch_up_one(self.projections[name], progress)
+                except Exception as e:
+                    self.failures[name] = f"{type(e).__name__}: {e}"
+                    raise
+                self.failures.pop(name, None)
         with self._caught_up:
             self._caught_up.notify_all()
         return applied

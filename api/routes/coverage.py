@@ -34,7 +34,7 @@ def get_coverage(
     group_by: Literal["kind", "industry", "station", "region"] | None = None,
 ) -> CoveragePublic:
     """Organisation and work coverage of operating entities, with member counts (R13.1)."""
-    position = parts.runner.position("coverage")
+    position = parts.runner.position("coverage", conn)
     report = parts.coverage.report(
         conn, region=region, kind=kind, industry=industry, station=station, group_by=group_by
     )

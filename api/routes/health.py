@@ -12,8 +12,13 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(parts: PartsDep) -> Health:
-    """The store's last position and each projection's position."""
+    """The store's last position, each projection's position, and any projection that failed."""
     positions = parts.runner.positions()
     head = parts.runner.head()
-    status = "ok" if all(p >= head for p in positions.values()) else "catching-up"
-    return Health(status=status, head=head, projections=positions)
+    if parts.runner.failures:
+        status = "failed"
+    elif all(p >= head for p in positions.values()):
+        status = "ok"
+    else:
+        status = "catching-up"
+    return Health(status=status, head=head, projections=positions, failures=parts.runner.failures)

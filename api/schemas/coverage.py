@@ -40,6 +40,7 @@ class CoveragePublic(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
-    head: int
-    projections: dict[str, int]
+    status: str = Field(description="ok, catching-up, or failed (a projection stopped on an error)")
+    head: int = Field(description="Position of the last event in the store")
+    projections: dict[str, int] = Field(description="Each projection's checkpoint")
+    failures: dict[str, str] = Field(description="The error each failed projection stopped on")

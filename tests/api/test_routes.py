@@ -230,3 +230,21 @@ def test_command_id_header_makes_a_command_idempotent(client: TestClient) -> Non
     assert client.get("/health").json()["head"] == first.json()["position"]
     bad = client.post("/market-entities", json=payload, headers={"X-Command-ID": "not-a-uuid"})
     assert_problem(bad, 422, "x-command-id", "R1.3")
+
+
+def test_health_reports_a_failed_projection(client: TestClient) -> None:
+    parts = client.app.state.parts  # type: ignore[attr-defined]
+    original = parts.runner.projections["coverage"]
+
+    class Broken(type(original)):  # type: ignore[misc]
+        def handle(self, conn: Any, event: Any) -> None:
+            raise RuntimeError("broken handler")
+
+    parts.runner.projections["coverage"] = Broken()
+    accepted = post(client, "/market-entities", body(f.entity_fields()))  # the event is stored anyway
+    health = client.get("/health").json()
+    assert health["status"] == "failed" and "broken handler" in health["failures"]["coverage"]
+    assert health["head"] == accepted["position"] and health["projections"]["coverage"] == 0
+    parts.runner.projections["coverage"] = original
+    parts.runner.catch_up()
+    assert client.get("/health").json()["status"] == "ok"

@@ -18,6 +18,7 @@ from infra.demo import (
 )
 from infra.store import Container
 from projections.coverage import CoverageProjection
+from projections.tables import coverage_members as M
 from projections.tables import metadata
 from tests import factories as f
 
@@ -148,12 +149,14 @@ def test_checkpoint_and_rows_commit_together(container: Container, ctx: CommandC
     runner.projections["coverage"] = Exploding()
     with pytest.raises(RuntimeError):
         runner.catch_up()
+    assert runner.failures == {"coverage": "RuntimeError: boom"}
     # the failed batch left neither rows nor a moved checkpoint
     assert runner.position("coverage") == 0
     with container.engine.connect() as conn:
         assert container.coverage.report(conn).total.operating == 0
     runner.projections["coverage"] = CoverageProjection()
     runner.catch_up()
+    assert runner.failures == {}
     with container.engine.connect() as conn:
         assert container.coverage.report(conn).total.operating == 4
 
@@ -166,3 +169,15 @@ def test_events_the_projection_ignores_still_advance_it(container: Container, ct
     container.ledger.correct_member(ctx, member, effective_on=f.DAY, changes={"name": "张叁"}, reason="笔误")
     container.runner.catch_up()
     assert container.runner.position("coverage") == container.runner.head()
+
+
+def test_member_corrections_reach_the_read_table(container: Container, ctx: CommandContext) -> None:
+    org = f.establish(container.ledger, ctx, [])
+    member = f.register_member(container.ledger, ctx, [org], is_business_owner=True).id
+    container.ledger.correct_member(
+        ctx, member, effective_on=f.DAY, changes={"is_business_owner": False}, reason="核对"
+    )
+    container.runner.catch_up()
+    with container.engine.connect() as conn:
+        row = conn.execute(select(M).where(M.c.member_id == member)).one()
+    assert row.is_business_owner is False
