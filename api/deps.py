@@ -6,17 +6,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy import Connection, Engine
 
 from api.schemas.common import CommandAccepted
 from domain.application import CommandResult, Ledger
 from domain.envelope import CommandContext
+from projections.audit import AuditView, naive_utc
 from projections.coverage import CoverageView
 from projections.runner import ProjectionRunner
+from projections.temporal import ALL_KNOWN
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,10 @@ class Parts:
     engine: Engine
     runner: ProjectionRunner
     coverage: CoverageView
+    audit: AuditView
     inline_projections: bool
+    read_wait_seconds: float = 5.0
+    """How long a read with ``min_position`` waits for the projections before answering 503."""
 
 
 def get_parts(request: Request) -> Parts:
@@ -82,3 +88,41 @@ def get_read_connection(parts: PartsDep) -> Iterator[Connection]:
 
 
 ReadConnection = Annotated[Connection, Depends(get_read_connection)]
+
+
+AsOf = Annotated[date | None, Query(description="Business date: the state as it was that day")]
+AsKnownAt = Annotated[datetime | None, Query(description="Moment: only what had been recorded by then")]
+
+
+@dataclass(frozen=True)
+class ReadTime:
+    """Where on both time axes a read looks: a business date and an event position."""
+
+    as_of: date
+    known: int
+    as_known_at: datetime | None
+
+
+def get_read_time(
+    parts: PartsDep,
+    conn: ReadConnection,
+    as_of: Annotated[
+        date | None, Query(description="Business date: the world as it was that day (default today)")
+    ] = None,
+    as_known_at: Annotated[
+        datetime | None, Query(description="Moment (UTC if no zone): only what had been recorded by then")
+    ] = None,
+    min_position: Annotated[
+        int | None, Query(ge=0, description="Wait until the read side has applied this event position")
+    ] = None,
+) -> ReadTime:
+    """Read-your-writes: with ``min_position`` the read waits a bounded time for the projections."""
+    if min_position is not None and not parts.runner.wait_for(min_position, parts.read_wait_seconds):
+        raise HTTPException(
+            503, f"the read side has not reached position {min_position} yet", headers={"Retry-After": "1"}
+        )
+    known = ALL_KNOWN if as_known_at is None else parts.audit.position_known_at(conn, as_known_at)
+    return ReadTime(as_of or parts.ledger.today(), known, as_known_at and naive_utc(as_known_at))
+
+
+ReadTimeDep = Annotated[ReadTime, Depends(get_read_time)]

@@ -7,7 +7,22 @@ from fastapi import FastAPI
 
 from api import problems
 from api.deps import Parts
-from api.routes import coverage, entities, health, members, organizations
+from api.routes import (
+    activities,
+    coverage,
+    entities,
+    health,
+    history,
+    lifecycle,
+    members,
+    mobile,
+    organizations,
+    pairings,
+    pioneer,
+    stars,
+    strongest_branch,
+    transfers,
+)
 
 
 def create_app(parts: Parts) -> FastAPI:
@@ -18,6 +33,21 @@ def create_app(parts: Parts) -> FastAPI:
     )
     app.state.parts = parts
     problems.install(app)
-    for module in (entities, organizations, members, coverage, health):
+    for module in (
+        entities,
+        organizations,
+        members,
+        lifecycle,
+        pioneer,
+        activities,
+        pairings,
+        transfers,
+        mobile,
+        strongest_branch,
+        stars,
+        coverage,
+        history,
+        health,
+    ):
         app.include_router(module.router)
     return app

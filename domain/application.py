@@ -6,13 +6,29 @@
 
 from __future__ import annotations
 
+from domain.commands.activities import ActivityCommands
 from domain.commands.base import CommandResult, ConcurrentChange, business_today
 from domain.commands.members import MemberCommands
+from domain.commands.mobile import MobileCommands
+from domain.commands.pairings import PairingCommands
+from domain.commands.pioneer import PioneerCommands
+from domain.commands.ratings import RatingCommands
+from domain.commands.stars import StarCommands
+from domain.commands.transfers import TransferCommands
 
 __all__ = ["CommandResult", "ConcurrentChange", "Ledger", "business_today"]
 
 
-class Ledger(MemberCommands):
+class Ledger(
+    ActivityCommands,
+    PairingCommands,
+    TransferCommands,
+    MobileCommands,
+    RatingCommands,
+    StarCommands,
+    PioneerCommands,
+    MemberCommands,
+):
     """The dangjian command side."""
 
     name = "Ledger"

@@ -80,6 +80,7 @@ def serve(
         engine=container.engine,
         runner=container.runner,
         coverage=container.coverage,
+        audit=container.audit,
         inline_projections=settings.projections == "inline",
     )
     console.print(

@@ -174,6 +174,10 @@ class _Demo:
         entity_id: UUID | None,
     ) -> None:
         form_date = self.day(180, 500)
+        probationary = self.rng.random() < 0.08
+        admitted = form_date - timedelta(
+            days=self.rng.randrange(30, 300) if probationary else self.rng.randrange(400, 9000)
+        )
         self.ledger.register_member(
             self.ctx,
             effective_on=form_date,
@@ -183,7 +187,8 @@ class _Demo:
             is_business_owner=self.rng.random() < 0.7,
             household_district=self.rng.choice([*COUNTIES.values(), "温州市", "安徽省阜阳市"]),
             life_org_ids=[life_org],
-            category=MemberCategory.PROBATIONARY if self.rng.random() < 0.08 else MemberCategory.FULL,
+            category=MemberCategory.PROBATIONARY if probationary else MemberCategory.FULL,
+            admitted_on=admitted,
             affiliation=affiliation,
             distribution=distribution,
             form_date=form_date,

@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from domain.application import Ledger
 from infra.settings import Settings
+from projections.audit import AuditProjection, AuditView
 from projections.coverage import CoverageProjection, CoverageView
-from projections.runner import ProjectionRunner
+from projections.runner import Projection, ProjectionRunner
 
 
 def is_sqlite(settings: Settings) -> bool:
@@ -87,6 +89,7 @@ class Container:
     engine: Engine
     runner: ProjectionRunner
     coverage: CoverageView
+    audit: AuditView
 
     def close(self) -> None:
         self.ledger.close()
@@ -97,6 +100,15 @@ def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     ledger = Ledger(env=ledger_env(settings))
     engine = read_engine(settings)
-    runner = ProjectionRunner(ledger, engine, [CoverageProjection()])
+    runner = ProjectionRunner(ledger, engine, projections_for(ledger))
     runner.setup()
-    return Container(settings, ledger, engine, runner, CoverageView())
+    return Container(settings, ledger, engine, runner, CoverageView(), AuditView())
+
+
+def projections_for(ledger: Ledger) -> list[Projection]:
+    """Every projection, the audit index first (it maps moments to positions for the others)."""
+
+    def history(aggregate_id: UUID, version: int) -> list[Any]:
+        return list(ledger.events.get(aggregate_id, lte=version))
+
+    return [AuditProjection(), CoverageProjection(history)]

@@ -7,16 +7,19 @@ organisation-coverage rate (standalone + joint) ÷ operating, and the work-cover
 counts by category and affiliation come from the members whose home organisation lies in the
 region: the relationship organisation when it is in this system (R13.6, counted where the formal
 relationship sits), else their first organisational-life organisation.
+
+Every figure is answered as of a business date and as known at an event position (bitemporal
+tables, ``projections.temporal``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, case, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.market_entity import MarketEntity
@@ -27,9 +30,6 @@ from projections.tables import (
     coverage_entities as E,
 )
 from projections.tables import (
-    coverage_member_life as L,
-)
-from projections.tables import (
     coverage_members as M,
 )
 from projections.tables import (
@@ -38,166 +38,65 @@ from projections.tables import (
 from projections.tables import (
     coverage_work as W,
 )
+from projections.temporal import ALL_KNOWN, TemporalProjection, visible
 
-Handler = Callable[[Connection, Any], None]
 
-
-class CoverageProjection:
-    """Feeds the coverage tables from MarketEntity, PartyOrganization and Member events."""
+class CoverageProjection(TemporalProjection):
+    """Feeds the coverage tables from MarketEntity, PartyOrganization and Member state."""
 
     name = "coverage"
-    tables: tuple[Table, ...] = (E, O, W, M, L)
+    tables: tuple[Table, ...] = (E, O, W, M)
+    aggregates = (MarketEntity, PartyOrganization, Member)
 
-    def __init__(self) -> None:
-        self._handlers: dict[type, Handler] = {
-            MarketEntity.Registered: self._entity_registered,
-            MarketEntity.StatusChanged: self._entity_status_changed,
-            MarketEntity.DetailsCorrected: self._entity_corrected,
-            MarketEntity.CoverageAssigned: self._entity_covered,
-            MarketEntity.CoverageReleased: self._entity_released,
-            PartyOrganization.Established: self._org_established,
-            PartyOrganization.GuidanceOfficerAssigned: self._officer_assigned,
-            PartyOrganization.GuidanceOfficerWithdrawn: self._officer_withdrawn,
-            PartyOrganization.Dissolved: self._org_dissolved,
-            Member.Registered: self._member_registered,
-            Member.RelationshipTransferred: self._member_transferred,
-            Member.DetailsCorrected: self._member_corrected,
-            Member.LifeOrganizationJoined: self._member_life_joined,
-            Member.LifeOrganizationLeft: self._member_life_left,
-        }
-
-    def handle(self, conn: Connection, event: Any) -> None:
-        """Apply one event; events of no interest are ignored (the runner still advances)."""
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            handler(conn, event)
-
-    # --- market entities -------------------------------------------------------------------
-
-    def _entity_registered(self, conn: Connection, e: MarketEntity.Registered) -> None:
-        conn.execute(
-            insert(E).values(
-                entity_id=e.originator_id,
-                credit_code=e.credit_code,
-                name=e.name,
-                kind=e.kind,
-                industry=e.industry,
-                region_code=e.region_code,
-                station=e.station,
-                status=EntityStatus.OPERATING.value,
-                organization_id=None,
-                formation=None,
-            )
-        )
-
-    def _entity_status_changed(self, conn: Connection, e: MarketEntity.StatusChanged) -> None:
-        conn.execute(update(E).where(E.c.entity_id == e.originator_id).values(status=e.status))
-
-    def _entity_corrected(self, conn: Connection, e: MarketEntity.DetailsCorrected) -> None:
-        conn.execute(update(E).where(E.c.entity_id == e.originator_id).values(**e.changes))
-
-    def _entity_covered(self, conn: Connection, e: MarketEntity.CoverageAssigned) -> None:
-        conn.execute(
-            update(E)
-            .where(E.c.entity_id == e.originator_id)
-            .values(organization_id=e.organization_id, formation=e.formation)
-        )
-
-    def _entity_released(self, conn: Connection, e: MarketEntity.CoverageReleased) -> None:
-        conn.execute(
-            update(E).where(E.c.entity_id == e.originator_id).values(organization_id=None, formation=None)
-        )
-
-    # --- organisations ---------------------------------------------------------------------
-
-    def _org_established(self, conn: Connection, e: PartyOrganization.Established) -> None:
-        conn.execute(
-            insert(O).values(
-                org_id=e.originator_id,
-                name=e.name,
-                kind=e.kind,
-                formation=e.formation,
-                region_code=e.region_code,
-                dissolved=False,
-            )
-        )
-
-    def _officer_assigned(self, conn: Connection, e: PartyOrganization.GuidanceOfficerAssigned) -> None:
-        known = set(
-            conn.scalars(select(W.c.entity_id).where(W.c.org_id == e.originator_id, W.c.officer == e.officer))
-        )
-        rows = [
-            {"org_id": e.originator_id, "officer": e.officer, "entity_id": entity_id}
-            for entity_id in e.entity_ids
-            if entity_id not in known
-        ]
-        if rows:
-            conn.execute(insert(W), rows)
-
-    def _officer_withdrawn(self, conn: Connection, e: PartyOrganization.GuidanceOfficerWithdrawn) -> None:
-        conn.execute(delete(W).where(W.c.org_id == e.originator_id, W.c.officer == e.officer))
-
-    def _org_dissolved(self, conn: Connection, e: PartyOrganization.Dissolved) -> None:
-        conn.execute(update(O).where(O.c.org_id == e.originator_id).values(dissolved=True))
-        conn.execute(delete(W).where(W.c.org_id == e.originator_id))
-
-    # --- members ---------------------------------------------------------------------------
-
-    def _member_registered(self, conn: Connection, e: Member.Registered) -> None:
-        conn.execute(
-            insert(M).values(
-                member_id=e.originator_id,
-                relationship_org_id=e.relationship_org_id,
-                home_org_id=e.relationship_org_id or e.life_org_ids[0],
-                category=e.category,
-                affiliation=e.affiliation,
-                distribution=e.distribution,
-                is_business_owner=e.is_business_owner,
-                present=True,
-            )
-        )
-        conn.execute(
-            insert(L),
-            [
-                {
-                    "member_id": e.originator_id,
-                    "org_id": org_id,
-                    "seq": e.originator_version * 1000 + i,
-                }
-                for i, org_id in enumerate(e.life_org_ids)
-            ],
-        )
-
-    def _member_transferred(self, conn: Connection, e: Member.RelationshipTransferred) -> None:
-        conn.execute(
-            update(M)
-            .where(M.c.member_id == e.originator_id)
-            .values(affiliation=e.affiliation, relationship_org_id=e.to_org_id)
-        )
-        self._rehome(conn, e.originator_id)
-
-    def _member_corrected(self, conn: Connection, e: Member.DetailsCorrected) -> None:
-        values = {k: v for k, v in e.changes.items() if k in ("distribution", "is_business_owner")}
-        if values:
-            conn.execute(update(M).where(M.c.member_id == e.originator_id).values(**values))
-
-    def _member_life_joined(self, conn: Connection, e: Member.LifeOrganizationJoined) -> None:
-        conn.execute(
-            insert(L).values(member_id=e.originator_id, org_id=e.org_id, seq=e.originator_version * 1000)
-        )
-        self._rehome(conn, e.originator_id)
-
-    def _member_life_left(self, conn: Connection, e: Member.LifeOrganizationLeft) -> None:
-        conn.execute(delete(L).where(L.c.member_id == e.originator_id, L.c.org_id == e.org_id))
-        self._rehome(conn, e.originator_id)
-
-    def _rehome(self, conn: Connection, member_id: UUID) -> None:
-        """Home: the relationship organisation if in this system, else the first life organisation."""
-        first_life = (
-            select(L.c.org_id).where(L.c.member_id == member_id).order_by(L.c.seq).limit(1)
-        ).scalar_subquery()
-        home = func.coalesce(M.c.relationship_org_id, first_life)
-        conn.execute(update(M).where(M.c.member_id == member_id).values(home_org_id=home))
+    def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
+        if isinstance(aggregate, MarketEntity):
+            return {
+                E: [
+                    {
+                        "credit_code": aggregate.credit_code,
+                        "name": aggregate.name,
+                        "kind": aggregate.kind,
+                        "industry": aggregate.industry,
+                        "region_code": aggregate.region_code,
+                        "station": aggregate.station,
+                        "status": aggregate.status,
+                        "organization_id": aggregate.organization_id,
+                        "formation": aggregate.formation,
+                    }
+                ]
+            }
+        if isinstance(aggregate, PartyOrganization):
+            return {
+                O: [
+                    {
+                        "name": aggregate.name,
+                        "kind": aggregate.kind,
+                        "formation": aggregate.formation,
+                        "region_code": aggregate.region_code,
+                        "dissolved": aggregate.dissolved,
+                    }
+                ],
+                W: [
+                    {"officer": officer, "entity_id": entity_id}
+                    for officer, entity_ids in aggregate.guidance.items()
+                    for entity_id in entity_ids
+                ],
+            }
+        if isinstance(aggregate, Member):
+            home = aggregate.relationship_org_id or aggregate.life_org_ids[0]
+            return {
+                M: [
+                    {
+                        "home_org_id": home,
+                        "category": aggregate.category,
+                        "affiliation": aggregate.affiliation,
+                        "distribution": aggregate.distribution,
+                        "is_business_owner": aggregate.is_business_owner,
+                        "present": not getattr(aggregate, "has_left", False),
+                    }
+                ]
+            }
+        return {}
 
 
 @dataclass
@@ -240,14 +139,20 @@ class CoverageView:
         self,
         conn: Connection,
         *,
+        as_of: date = date.max,
+        known: int = ALL_KNOWN,
         region: str | None = None,
         kind: str | None = None,
         industry: str | None = None,
         station: str | None = None,
         group_by: str | None = None,
     ) -> CoverageReport:
-        """Coverage figures for the entities selected by the filters, optionally grouped."""
-        conditions: list[ColumnElement[bool]] = [E.c.status == EntityStatus.OPERATING.value]
+        """Coverage figures for the entities selected by the filters, optionally grouped, as they
+        were on ``as_of`` according to the events up to position ``known``."""
+        conditions: list[ColumnElement[bool]] = [
+            visible(E, as_of, known),
+            E.c.status == EntityStatus.OPERATING.value,
+        ]
         prefix = region_prefix(region) if region else None
         if prefix:
             conditions.append(E.c.region_code.startswith(prefix))
@@ -258,7 +163,7 @@ class CoverageView:
         if station:
             conditions.append(E.c.station == station)
 
-        reached = exists().where(W.c.entity_id == E.c.entity_id)
+        reached = exists().where(W.c.entity_id == E.c.subject_id, visible(W, as_of, known))
         bucket = case(
             (E.c.formation == Formation.STANDALONE.value, "standalone"),
             (E.c.formation == Formation.JOINT.value, "joint"),
@@ -289,14 +194,16 @@ class CoverageView:
                 setattr(figures, row.bucket, getattr(figures, row.bucket) + row.n)
 
         if not (kind or industry or station):
-            self._count_members(conn, prefix, report)
+            self._count_members(conn, prefix, report, as_of, known)
         return report
 
-    def _count_members(self, conn: Connection, prefix: str | None, report: CoverageReport) -> None:
-        condition: ColumnElement[bool] = M.c.present.is_(True)
+    def _count_members(
+        self, conn: Connection, prefix: str | None, report: CoverageReport, as_of: date, known: int
+    ) -> None:
+        condition = and_(M.c.present.is_(True), visible(M, as_of, known), visible(O, as_of, known))
         if prefix:
             condition = and_(condition, O.c.region_code.startswith(prefix))
-        joined = M.join(O, O.c.org_id == M.c.home_org_id)
+        joined = M.join(O, O.c.subject_id == M.c.home_org_id)
         for column, target in (
             (M.c.category, report.members_by_category),
             (M.c.affiliation, report.members_by_affiliation),
@@ -305,6 +212,9 @@ class CoverageView:
             for value, count in conn.execute(query):
                 target[value] = count
 
-    def entity_ids(self, conn: Connection, region: str) -> list[UUID]:
+    def entity_ids(
+        self, conn: Connection, region: str, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[UUID]:
         prefix = region_prefix(region)
-        return list(conn.scalars(select(E.c.entity_id).where(E.c.region_code.startswith(prefix))))
+        query = select(E.c.subject_id).where(E.c.region_code.startswith(prefix), visible(E, as_of, known))
+        return list(conn.scalars(query))

@@ -28,7 +28,7 @@ class Projection(Protocol):
     name: str
     tables: tuple[Table, ...]
 
-    def handle(self, conn: Connection, event: Any) -> None: ...
+    def handle(self, conn: Connection, event: Any, position: int) -> None: ...
 
 
 class ProjectionRunner:
@@ -73,13 +73,16 @@ class ProjectionRunner:
         with self.engine.connect() as own:
             return self.positions(own)
 
-    def catch_up(self, names: Sequence[str] | None = None, progress: Progress | None = None) -> int:
-        """Apply every recorded event each projection has not seen; return events applied."""
+    def catch_up(
+        self, names: Sequence[str] | None = None, progress: Progress | None = None, until: int | None = None
+    ) -> int:
+        """Apply every recorded event each projection has not seen (up to position ``until``, if
+        given); return the number of events applied."""
         applied = 0
         with self._lock:
             for name in names or list(self.projections):
                 try:
-                    applied += self._catch_up_one(self.projections[name], progress)
+                    applied += self._catch_up_one(self.projections[name], progress, until)
                 except Exception as e:
                     self.failures[name] = f"{type(e).__name__}: {e}"
                     raise
@@ -88,19 +91,22 @@ class ProjectionRunner:
             self._caught_up.notify_all()
         return applied
 
-    def _catch_up_one(self, projection: Projection, progress: Progress | None) -> int:
+    def _catch_up_one(
+        self, projection: Projection, progress: Progress | None, until: int | None = None
+    ) -> int:
         applied = 0
         head = self.head() if progress else 0
         while True:
             with self.engine.begin() as conn:
                 position = _read_position(conn, projection.name, lock=True)
                 notifications = self.ledger.recorder.select_notifications(
-                    start=position, limit=self.batch_size, inclusive_of_start=False
+                    start=position, limit=self.batch_size, stop=until, inclusive_of_start=False
                 )
                 if not notifications:
                     return applied
                 for notification in notifications:
-                    projection.handle(conn, self.ledger.mapper.to_domain_event(notification))
+                    event = self.ledger.mapper.to_domain_event(notification)
+                    projection.handle(conn, event, notification.id)
                 last = notifications[-1].id
                 conn.execute(update(P).where(P.c.name == projection.name).values(position=last))
             applied += len(notifications)

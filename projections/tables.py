@@ -2,20 +2,16 @@
 
 Read tables are disposable: every row is derived from the event store and a projection can be
 rebuilt at any time (``dangjian rebuild``). ``projection_positions`` holds each projection's
-checkpoint, written in the same transaction as its rows.
+checkpoint, written in the same transaction as its rows. Statistics tables are bitemporal
+(``projections.temporal``): each row says when it held (effective dates) and from which event to
+which event the ledger believed it (positions).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    MetaData,
-    String,
-    Table,
-    Uuid,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, MetaData, String, Table, Text, Uuid
+
+from projections.temporal import temporal_table
 
 metadata = MetaData()
 
@@ -26,45 +22,42 @@ projection_positions = Table(
     Column("position", BigInteger, nullable=False),
 )
 
-coverage_entities = Table(
+# --- coverage (两个覆盖) ---------------------------------------------------------------------------
+
+coverage_entities = temporal_table(
     "coverage_entities",
     metadata,
-    Column("entity_id", Uuid, primary_key=True),
-    Column("credit_code", String(18), nullable=False, unique=True),
+    Column("credit_code", String(18), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("kind", String(32), nullable=False, index=True),
-    Column("industry", String(100), nullable=False, index=True),
-    Column("region_code", String(6), nullable=False, index=True),
-    Column("station", String(100), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("industry", String(100), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("station", String(100), nullable=False),
     Column("status", String(16), nullable=False),
     Column("organization_id", Uuid, nullable=True),
     Column("formation", String(16), nullable=True),
 )
 
-coverage_organizations = Table(
+coverage_organizations = temporal_table(
     "coverage_organizations",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("formation", String(16), nullable=False),
-    Column("region_code", String(6), nullable=False, index=True),
+    Column("region_code", String(6), nullable=False),
     Column("dissolved", Boolean, nullable=False),
 )
 
-coverage_work = Table(
+coverage_work = temporal_table(
     "coverage_work",
     metadata,
-    Column("org_id", Uuid, primary_key=True),
-    Column("officer", String(100), primary_key=True),
-    Column("entity_id", Uuid, primary_key=True, index=True),
+    Column("officer", String(100), nullable=False),
+    Column("entity_id", Uuid, nullable=False, index=True),
 )
 
-coverage_members = Table(
+coverage_members = temporal_table(
     "coverage_members",
     metadata,
-    Column("member_id", Uuid, primary_key=True),
-    Column("relationship_org_id", Uuid, nullable=True),
     Column("home_org_id", Uuid, nullable=False, index=True),
     Column("category", String(16), nullable=False),
     Column("affiliation", String(16), nullable=False),
@@ -73,10 +66,21 @@ coverage_members = Table(
     Column("present", Boolean, nullable=False),
 )
 
-coverage_member_life = Table(
-    "coverage_member_life",
+# --- audit trail ----------------------------------------------------------------------------------
+
+audit_events = Table(
+    "audit_events",
     metadata,
-    Column("member_id", Uuid, primary_key=True),
-    Column("org_id", Uuid, primary_key=True),
-    Column("seq", BigInteger, nullable=False),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("aggregate_id", Uuid, nullable=False, index=True),
+    Column("aggregate_type", String(64), nullable=False, index=True),
+    Column("aggregate_version", BigInteger, nullable=False),
+    Column("event_type", String(64), nullable=False, index=True),
+    Column("actor", String(100), nullable=False, index=True),
+    Column("correlation_id", Uuid, nullable=False, index=True),
+    Column("causation_id", Uuid, nullable=False),
+    Column("effective_on", Date, nullable=False, index=True),
+    Column("recorded_at", DateTime, nullable=False, index=True),
+    Column("changes", Text, nullable=False),
 )
+Index("ix_audit_events_type_event", audit_events.c.aggregate_type, audit_events.c.event_type)

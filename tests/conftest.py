@@ -113,6 +113,7 @@ def client(container: Container) -> Iterator[TestClient]:
         engine=container.engine,
         runner=container.runner,
         coverage=container.coverage,
+        audit=container.audit,
         inline_projections=True,
     )
     with TestClient(create_app(parts)) as test_client:

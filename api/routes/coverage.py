@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import PartsDep, ReadConnection
+from api.deps import PartsDep, ReadConnection, ReadTimeDep
 from api.schemas.coverage import CoverageFiguresPublic, CoveragePublic, MemberCounts
 from domain.values import EntityKind
 from projections.coverage import CoverageFigures
@@ -27,16 +27,25 @@ def _figures(f: CoverageFigures) -> CoverageFiguresPublic:
 def get_coverage(
     parts: PartsDep,
     conn: ReadConnection,
+    at: ReadTimeDep,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit region code")] = None,
     kind: EntityKind | None = None,
     industry: Annotated[str | None, Query(max_length=100)] = None,
     station: Annotated[str | None, Query(max_length=100)] = None,
     group_by: Literal["kind", "industry", "station", "region"] | None = None,
 ) -> CoveragePublic:
-    """Organisation and work coverage of operating entities, with member counts (R13.1)."""
-    position = parts.runner.position("coverage", conn)
+    """Organisation and work coverage of operating entities, with member counts (R13.1), as of a date
+    and as known at a moment."""
+    position = min(parts.runner.position("coverage", conn), at.known)
     report = parts.coverage.report(
-        conn, region=region, kind=kind, industry=industry, station=station, group_by=group_by
+        conn,
+        as_of=at.as_of,
+        known=at.known,
+        region=region,
+        kind=kind,
+        industry=industry,
+        station=station,
+        group_by=group_by,
     )
     members = None
     if not (kind or industry or station):
@@ -46,6 +55,8 @@ def get_coverage(
             by_affiliation=report.members_by_affiliation,
         )
     return CoveragePublic(
+        as_of=at.as_of,
+        as_known_at=at.as_known_at,
         region=region,
         kind=kind,
         industry=industry,

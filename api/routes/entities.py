@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import CommandsDep, ContextDep, PartsDep
+from api.deps import AsKnownAt, AsOf, CommandsDep, ContextDep, PartsDep
 from api.schemas.common import CommandAccepted
 from api.schemas.entities import (
     EntityCorrection,
@@ -14,6 +14,7 @@ from api.schemas.entities import (
     EntityRegister,
     EntityStatusChange,
 )
+from domain.market_entity import MarketEntity
 
 router = APIRouter(prefix="/market-entities", tags=["market entities"])
 
@@ -46,6 +47,10 @@ def correct_entity(
 
 
 @router.get("/{entity_id}")
-def get_entity(entity_id: UUID, parts: PartsDep) -> EntityPublic:
-    """One market entity as it stands now."""
-    return EntityPublic.of(parts.ledger.get_entity(entity_id))
+def get_entity(
+    entity_id: UUID, parts: PartsDep, as_of: AsOf = None, as_known_at: AsKnownAt = None
+) -> EntityPublic:
+    """One market entity as it stands now, or as of a date as known at a moment."""
+    return EntityPublic.of(
+        parts.ledger.aggregate_at(MarketEntity, entity_id, "market entity", as_of, as_known_at)
+    )

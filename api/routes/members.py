@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import CommandsDep, ContextDep, PartsDep
+from api.deps import AsKnownAt, AsOf, CommandsDep, ContextDep, PartsDep
 from api.schemas.common import CommandAccepted
 from api.schemas.members import (
     MemberCorrection,
@@ -15,6 +15,7 @@ from api.schemas.members import (
     MemberRegister,
     MemberTransfer,
 )
+from domain.member import Member
 
 router = APIRouter(prefix="/members", tags=["members"])
 
@@ -65,6 +66,8 @@ def correct_member(
 
 
 @router.get("/{member_id}")
-def get_member(member_id: UUID, parts: PartsDep) -> MemberPublic:
-    """One member as they stand now."""
-    return MemberPublic.of(parts.ledger.get_member(member_id))
+def get_member(
+    member_id: UUID, parts: PartsDep, as_of: AsOf = None, as_known_at: AsKnownAt = None
+) -> MemberPublic:
+    """One member as they stand now, or as of a date as known at a moment."""
+    return MemberPublic.of(parts.ledger.aggregate_at(Member, member_id, "member", as_of, as_known_at))

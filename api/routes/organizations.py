@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.deps import CommandsDep, ContextDep, PartsDep
+from api.deps import AsKnownAt, AsOf, CommandsDep, ContextDep, PartsDep
 from api.schemas.common import CommandAccepted
 from api.schemas.organizations import (
     GuidanceOfficerAssign,
@@ -17,6 +17,7 @@ from api.schemas.organizations import (
     OrganizationEstablish,
     OrganizationPublic,
 )
+from domain.organization import PartyOrganization
 
 router = APIRouter(prefix="/organizations", tags=["party organisations"])
 
@@ -70,6 +71,10 @@ def dissolve_organization(
 
 
 @router.get("/{org_id}")
-def get_organization(org_id: UUID, parts: PartsDep) -> OrganizationPublic:
-    """One party organisation as it stands now."""
-    return OrganizationPublic.of(parts.ledger.get_organization(org_id))
+def get_organization(
+    org_id: UUID, parts: PartsDep, as_of: AsOf = None, as_known_at: AsKnownAt = None
+) -> OrganizationPublic:
+    """One party organisation as it stands now, or as of a date as known at a moment."""
+    return OrganizationPublic.of(
+        parts.ledger.aggregate_at(PartyOrganization, org_id, "party organisation", as_of, as_known_at)
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from pydantic import BaseModel, Field
 
 from domain.values import (
@@ -28,6 +30,8 @@ class MemberCounts(BaseModel):
 
 
 class CoveragePublic(BaseModel):
+    as_of: date = Field(description="The business date the figures describe")
+    as_known_at: datetime | None = Field(description="Only events recorded by then (UTC); null: all")
     region: str | None
     kind: EntityKind | None
     industry: str | None

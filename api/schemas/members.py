@@ -11,6 +11,7 @@ from api.schemas.common import AggregatePublic, Command, OptionalText, Reason, T
 from domain.values import (
     Affiliation,
     Distribution,
+    LeavingReason,
     MemberCategory,
 )
 
@@ -37,6 +38,9 @@ class MemberRegister(Command):
     form_date: date = Field(description="填表日期")
     filled_by_name: Text = Field(description="填表人")
     filled_by_phone: str = Field(min_length=1, max_length=20, description="填表人联系电话")
+    admitted_on: date | None = Field(
+        default=None, description="入党日期: required for a probationary member (R13.5)"
+    )
 
 
 class MemberTransfer(Command):
@@ -76,3 +80,18 @@ class MemberPublic(AggregatePublic):
     form_date: date
     filled_by_name: str
     filled_by_phone: str
+    admitted_on: date | None = Field(description="入党日期")
+    probation_ends_on: date | None = Field(description="R13.5: earliest 转正 (probationary members only)")
+    probation_extension_months: int | None = Field(description="R13.5: the one extension, if any")
+    full_since: date | None = Field(description="the date of 转正, when recorded here")
+    business_suspended: bool = Field(description="停歇业 (R5.2)")
+    suspended_since: date | None
+    away_since: date | None = Field(description="外出经营 since (R5.2)")
+    in_disciplinary_period: bool = Field(description="处分期 (R5.3)")
+    disciplinary_since: date | None
+    policy_violations: list[date] = Field(description="违反基本国策, by effective date (R5.3)")
+    has_left: bool = Field(description="R13.6: kept for history, accepts nothing more")
+    left_on: date | None
+    left_reason: LeavingReason | None
+    pioneer_ratings: dict[int, int] = Field(description="R5.5: pioneer-index stars by year")
+    excellent_years: list[int] = Field(description="R5.5: years designated excellent member")

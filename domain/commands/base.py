@@ -26,6 +26,7 @@ from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Trans
 from domain import errors
 from domain.envelope import CommandContext, EventMeta
 from domain.receipt import CommandReceipt, receipt_id_for
+from domain.timetravel import state_as_of
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 A = TypeVar("A", bound=Aggregate)
@@ -113,6 +114,24 @@ class LedgerBase(Application[UUID]):
             raise errors.NotFound(f"no {label} {aggregate_id}", field=field) from None
         if not isinstance(aggregate, cls):
             raise errors.NotFound(f"{aggregate_id} is not a {label}", field=field)
+        return aggregate
+
+    def aggregate_at(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        label: str,
+        as_of: date | None,
+        known_at: datetime | None,
+    ) -> A:
+        """The aggregate now, or as of a business date as known at a moment (``domain.timetravel``)."""
+        if as_of is None and known_at is None:
+            return self._get(cls, aggregate_id, label)
+        events = list(self.events.get(aggregate_id))
+        aggregate = state_as_of(events, as_of or self.today(), known_at) if events else None
+        if not isinstance(aggregate, cls):
+            when = f" as of {as_of or self.today()}" + (f" as known at {known_at}" if known_at else "")
+            raise errors.NotFound(f"no {label} {aggregate_id}{when}", field="id")
         return aggregate
 
     def _commit(

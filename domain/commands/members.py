@@ -40,8 +40,10 @@ class MemberCommands(OrganizationCommands):
         relationship_org_name: str = "",
         entity_id: UUID | None = None,
         id: UUID | None = None,
+        admitted_on: date | None = None,
     ) -> CommandResult:
-        """Register a member from the 《个体工商户党建信息登记表》 (R1.1, R2.1, R2.2)."""
+        """Register a member from the 《个体工商户党建信息登记表》 (R1.1, R2.1, R2.2); a probationary
+        member's admission date (入党日期) is required (R13.5)."""
         meta = self._meta(ctx, effective_on)
         check_not_ahead(form_date, self.today(), "form_date")
         is_association = False
@@ -72,6 +74,7 @@ class MemberCommands(OrganizationCommands):
             filled_by_name=filled_by_name,
             filled_by_phone=filled_by_phone,
             meta=meta,
+            admitted_on=admitted_on,
         )
         return self._commit(member.id, member)
 

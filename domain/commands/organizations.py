@@ -112,9 +112,8 @@ class OrganizationCommands(EntityCommands):
         """Send a guidance officer (党建指导员) to entities: work coverage (R13.1)."""
         meta = self._meta(ctx, effective_on)
         org = self.get_organization(org_id)
-        for entity_id in entity_ids:
-            if entity_id not in self.repository:
-                raise errors.NotFound(f"no market entity {entity_id}", field="entity_ids")
+        for entity_id in entity_ids:  # a market entity, not just any aggregate (R13.1)
+            self._get(MarketEntity, entity_id, "market entity", "entity_ids")
         org.assign_guidance_officer(officer, entity_ids, meta)
         return self._commit(org.id, org)
 

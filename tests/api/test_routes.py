@@ -237,10 +237,10 @@ def test_health_reports_a_failed_projection(client: TestClient) -> None:
     original = parts.runner.projections["coverage"]
 
     class Broken(type(original)):  # type: ignore[misc]
-        def handle(self, conn: Any, event: Any) -> None:
+        def handle(self, conn: Any, event: Any, position: int) -> None:
             raise RuntimeError("broken handler")
 
-    parts.runner.projections["coverage"] = Broken()
+    parts.runner.projections["coverage"] = Broken(original.history)
     accepted = post(client, "/market-entities", body(f.entity_fields()))  # the event is stored anyway
     health = client.get("/health").json()
     assert health["status"] == "failed" and "broken handler" in health["failures"]["coverage"]
