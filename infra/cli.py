@@ -127,8 +127,14 @@ def project(
 @app.command()
 def rebuild(
     names: Annotated[list[str] | None, typer.Argument(help="Projections to rebuild (default: all)")] = None,
+    restart: Annotated[
+        bool, typer.Option(help="Discard an interrupted rebuild instead of resuming it")
+    ] = False,
 ) -> None:
-    """Rebuild projections from the event store (the read tables are emptied and replayed)."""
+    """Rebuild projections beside the live tables, then switch atomically; the API keeps serving.
+
+    An interrupted rebuild resumes where it stopped when run again.
+    """
     container = build()
     try:
         unknown = set(names or ()) - set(container.runner.projections)
@@ -136,8 +142,12 @@ def rebuild(
             console.print(f"[red]unknown projection(s)[/red]: {', '.join(sorted(unknown))}")
             raise typer.Exit(2)
         with _progress() as progress:
-            applied = container.runner.rebuild(names, progress=_reporter(progress, "rebuild"))
-        console.print(f"rebuilt {', '.join(names or container.runner.projections)}: {applied} events")
+            applied = container.runner.rebuild(
+                names, progress=_reporter(progress, "rebuild"), restart=restart
+            )
+        console.print(
+            f"rebuilt {', '.join(names or container.runner.projections)}: {applied} events replayed"
+        )
     finally:
         container.close()
 

@@ -19,6 +19,7 @@ from domain.application import Ledger
 from infra.settings import Settings
 from projections.audit import AuditProjection, AuditView
 from projections.coverage import CoverageProjection, CoverageView
+from projections.rebuild import RebuildArea
 from projections.runner import Projection, ProjectionRunner
 
 
@@ -80,6 +81,30 @@ def read_engine(settings: Settings) -> Engine:
     )
 
 
+def rebuild_area(settings: Settings, engine: Engine) -> RebuildArea:
+    """Where ``dangjian rebuild`` replays: a sibling schema, or an attached SQLite file."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        path = f"{url.database}.rebuild"
+        area_engine = read_engine(settings)
+
+        @event.listens_for(area_engine, "connect")
+        def _attach(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.execute("ATTACH DATABASE ? AS rebuild", (path,))
+
+        return RebuildArea(
+            area_engine.execution_options(schema_translate_map={None: "rebuild"}), "main", "rebuild"
+        )
+    live = settings.database_schema or "public"
+    area = f"{live}_rebuild"
+    return RebuildArea(
+        engine.execution_options(schema_translate_map={None: area}),
+        f'"{live}"',
+        f'"{area}"',
+        create_schema=f'CREATE SCHEMA IF NOT EXISTS "{area}"',
+    )
+
+
 @dataclass
 class Container:
     """Everything an entry point needs, built once from settings (the composition root)."""
@@ -100,7 +125,9 @@ def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     ledger = Ledger(env=ledger_env(settings))
     engine = read_engine(settings)
-    runner = ProjectionRunner(ledger, engine, projections_for(ledger))
+    runner = ProjectionRunner(
+        ledger, engine, projections_for(ledger), rebuild_area=rebuild_area(settings, engine)
+    )
     runner.setup()
     return Container(settings, ledger, engine, runner, CoverageView(), AuditView())
 

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from domain.application import Ledger
+from projections.rebuild import RebuildArea
 from projections.tables import metadata
 from projections.tables import projection_positions as P
 
@@ -38,11 +39,13 @@ class ProjectionRunner:
         engine: Engine,
         projections: Sequence[Projection],
         batch_size: int = 1000,
+        rebuild_area: RebuildArea | None = None,
     ) -> None:
         self.ledger = ledger
         self.engine = engine
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
+        self.rebuild_area = rebuild_area
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
         self.failures: dict[str, str] = {}
@@ -92,12 +95,16 @@ class ProjectionRunner:
         return applied
 
     def _catch_up_one(
-        self, projection: Projection, progress: Progress | None, until: int | None = None
+        self,
+        projection: Projection,
+        progress: Progress | None,
+        until: int | None = None,
+        engine: Engine | None = None,
     ) -> int:
         applied = 0
         head = self.head() if progress else 0
         while True:
-            with self.engine.begin() as conn:
+            with (engine or self.engine).begin() as conn:
                 position = _read_position(conn, projection.name, lock=True)
                 notifications = self.ledger.recorder.select_notifications(
                     start=position, limit=self.batch_size, stop=until, inclusive_of_start=False
@@ -113,21 +120,37 @@ class ProjectionRunner:
             if progress:
                 progress(projection.name, last, max(head, last))
 
-    def rebuild(self, names: Sequence[str] | None = None, progress: Progress | None = None) -> int:
-        """Empty the projections' tables and replay the whole store into them.
+    def rebuild(
+        self, names: Sequence[str] | None = None, progress: Progress | None = None, restart: bool = False
+    ) -> int:
+        """Replay the whole store into fresh tables beside the live ones, then switch atomically.
 
-        This simple rebuild takes the tables offline while it runs; a rebuild beside the live
-        tables with an atomic switch is issue #4.
+        The live tables keep serving (and the live projections keep advancing) during the replay;
+        an interrupted rebuild resumes from its own checkpoint unless ``restart``. Returns the number
+        of events replayed by this call.
         """
+        if self.rebuild_area is None:
+            raise RuntimeError("no rebuild area configured")
+        area = self.rebuild_area
         chosen = list(names or self.projections)
-        with self._lock:
-            with self.engine.begin() as conn:
-                for name in chosen:
-                    _read_position(conn, name, lock=True)
-                    for table in reversed(self.projections[name].tables):
-                        conn.execute(delete(table))
-                    conn.execute(update(P).where(P.c.name == name).values(position=0))
-            return sum(self._catch_up_one(self.projections[n], progress) for n in chosen)
+        tables = [t for name in chosen for t in self.projections[name].tables]
+        area.prepare(tables, restart)
+        with area.engine.begin() as conn:
+            known = set(conn.scalars(select(P.c.name)))
+            for name in set(chosen) - known:
+                conn.execute(insert(P).values(name=name, position=0))
+        applied = sum(self._catch_up_one(self.projections[n], progress, engine=area.engine) for n in chosen)
+        with self._lock:  # the switch: no live catch-up in this process meanwhile
+            for name in chosen:
+                applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
+            with area.engine.begin() as conn:
+                area.switch(conn, chosen, tables)
+            for name in chosen:
+                self.failures.pop(name, None)
+        area.drop(tables)
+        with self._caught_up:
+            self._caught_up.notify_all()
+        return applied
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until every projection has reached ``position``, or the timeout passes."""

@@ -64,6 +64,7 @@ def pg_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_rebuild CASCADE")
 
 
 def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
