@@ -76,3 +76,37 @@ def test_serve_on_an_empty_store_answers_the_demo_figures(tmp_path: Path) -> Non
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_call_runs_any_command_with_the_api_errors(sqlite_env: dict[str, str], tmp_path: Path) -> None:
+    import json
+    from uuid import uuid4
+
+    from tests import factories as f
+
+    listed = runner.invoke(app, ["call", "--list"])
+    assert listed.exit_code == 0 and "/members" in listed.output and "/coverage" in listed.output
+
+    form = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in f.entity_fields().items()}
+    path = tmp_path / "entity.json"
+    path.write_text(json.dumps(form, ensure_ascii=False), encoding="utf-8")
+    command_id = str(uuid4())
+    first = runner.invoke(
+        app, ["call", "POST", "/market-entities", "--data", f"@{path}", "--command-id", command_id]
+    )
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(
+        app, ["call", "POST", "/market-entities", "--data", f"@{path}", "--command-id", command_id]
+    )
+    assert json.loads(again.output) == json.loads(first.output)
+
+    bad = runner.invoke(
+        app, ["call", "POST", "/market-entities", "--data", json.dumps(form | {"region_code": "1"})]
+    )
+    assert bad.exit_code == 1
+    problem = json.loads(bad.output)
+    assert problem["status"] == 422 and problem["errors"][0]["field"] == "region_code"
+
+    entity = json.loads(first.output)["id"]
+    shown = runner.invoke(app, ["call", "GET", f"/market-entities/{entity}"])
+    assert json.loads(shown.output)["name"] == form["name"]
