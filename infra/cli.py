@@ -144,6 +144,55 @@ def rebuild(
         container.close()
 
 
+@app.command()
+def report(
+    as_of: Annotated[str, typer.Option("--as-of", help="Cut-off date, e.g. 2025-06-30 (R3)")],
+    as_known_at: Annotated[
+        str | None, typer.Option("--as-known-at", help="Only what was recorded by then (ISO moment, UTC)")
+    ] = None,
+    region: Annotated[str, typer.Option(help="6-digit region code")] = "330400",
+    format: Annotated[str, typer.Option(help="json or csv")] = "json",
+    output: Annotated[str | None, typer.Option(help="Write to this file instead of the screen")] = None,
+) -> None:
+    """The half-year report (R3): every figure for a region and its children, as of a date, as known then."""
+    import json
+    from datetime import date, datetime
+    from pathlib import Path
+
+    from projections.report import half_year_report, is_cut_off, to_csv
+    from projections.temporal import ALL_KNOWN
+
+    if format not in ("json", "csv"):
+        console.print("[red]--format is json or csv[/red]")
+        raise typer.Exit(2)
+    container = build()
+    try:
+        container.runner.catch_up()
+        day = date.fromisoformat(as_of)
+        moment = datetime.fromisoformat(as_known_at) if as_known_at else None
+        with container.engine.connect() as conn:
+            known = container.audit.position_known_at(conn, moment) if moment else ALL_KNOWN
+            areas = half_year_report(conn, region, day, known)
+        if format == "csv":
+            text = to_csv(areas)
+        else:
+            document = {
+                "region": region,
+                "as_of": day.isoformat(),
+                "as_known_at": moment.isoformat() if moment else None,
+                "official_cut_off": is_cut_off(day),
+                "areas": areas,
+            }
+            text = json.dumps(document, ensure_ascii=False, indent=2)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            console.print(f"report written to {output}")
+        else:
+            typer.echo(text)
+    finally:
+        container.close()
+
+
 def _parts(container: Container, inline: bool) -> Any:
     from api.deps import Parts
 

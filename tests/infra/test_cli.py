@@ -110,3 +110,22 @@ def test_call_runs_any_command_with_the_api_errors(sqlite_env: dict[str, str], t
     entity = json.loads(first.output)["id"]
     shown = runner.invoke(app, ["call", "GET", f"/market-entities/{entity}"])
     assert json.loads(shown.output)["name"] == form["name"]
+
+
+def test_report_command_writes_json_and_csv(sqlite_env: dict[str, str], tmp_path: Path) -> None:
+    import json
+
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    shown = runner.invoke(app, ["report", "--as-of", "2025-06-30", "--region", "330400"])
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.output)
+    assert document["official_cut_off"] is True
+    assert document["areas"][0]["region"] == "330400" and len(document["areas"]) == 8  # the city, 7 counties
+    target = tmp_path / "report.csv"
+    written = runner.invoke(
+        app, ["report", "--as-of", "2025-12-31", "--format", "csv", "--output", str(target)]
+    )
+    assert written.exit_code == 0, written.output
+    assert target.read_text(encoding="utf-8").startswith("region,section,figure,value")
+    early = runner.invoke(app, ["report", "--as-of", "2025-06-30", "--as-known-at", "2000-01-01T00:00:00"])
+    assert json.loads(early.output)["areas"][0]["coverage"]["entities"]["operating"] == 0

@@ -1,0 +1,41 @@
+"""The half-year report (R3), in JSON or CSV."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import PartsDep, ReadConnection, ReadTimeDep
+from api.schemas.reports import HalfYearReport
+from projections.report import half_year_report, is_cut_off, to_csv
+
+router = APIRouter(tags=["statistics"])
+
+
+@router.get("/reports/half-year", response_model=HalfYearReport)
+def get_half_year_report(
+    parts: PartsDep,
+    conn: ReadConnection,
+    at: ReadTimeDep,
+    region: Annotated[str, Query(pattern=r"^\d{6}$", description="6-digit region code")],
+    format: Literal["json", "csv"] = "json",
+) -> HalfYearReport | Response:
+    """Every figure for a region and its children, as of a cut-off and as known at a moment (R3)."""
+    areas = half_year_report(conn, region, at.as_of, at.known)
+    if format == "csv":
+        filename = f"dangjian-{region}-{at.as_of.isoformat()}.csv"
+        return Response(
+            to_csv(areas),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return HalfYearReport(
+        region=region,
+        as_of=at.as_of,
+        as_known_at=at.as_known_at,
+        official_cut_off=is_cut_off(at.as_of),
+        position=min(parts.runner.position("coverage", conn), at.known),
+        areas=areas,
+    )

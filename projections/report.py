@@ -1,0 +1,120 @@
+"""The half-year report (R3): every figure of the read side for a region and each of its children,
+as of a cut-off date and as known at a moment, in JSON or CSV.
+
+R3 sets the cut-off dates at 30 June and 31 December; real-time figures are allowed when entry is
+timely, so any date is accepted and the report says whether it is an official cut-off. A report
+filed in July is reproduced exactly in November by asking for the same ``as_of`` and
+``as_known_at``: every section reads the bitemporal tables through the same two coordinates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, is_dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from domain.values import region_prefix
+from projections.coverage import CoverageFigures, CoverageView
+from projections.tables import coverage_organizations as O
+from projections.temporal import visible
+
+Section = Callable[[Connection, str, date, int], Any]
+"""A report section: (connection, region code, as_of, known position) → figures."""
+
+
+def is_cut_off(day: date) -> bool:
+    """R3: the half-year statistics are cut off on 30 June and 31 December."""
+    return (day.month, day.day) in ((6, 30), (12, 31))
+
+
+def child_regions(conn: Connection, region: str, as_of: date, known: int) -> list[str]:
+    """The regions one level below ``region`` that hold an organisation on that date."""
+    prefix = region_prefix(region)
+    if len(prefix) >= 6:
+        return []
+    width = len(prefix) + 2
+    codes = conn.scalars(
+        select(O.c.region_code).where(O.c.region_code.startswith(prefix), visible(O, as_of, known)).distinct()
+    )
+    children = {code[:width].ljust(6, "0") for code in codes}
+    children.discard(region)
+    return sorted(children)
+
+
+def _coverage(conn: Connection, region: str, as_of: date, known: int) -> dict[str, Any]:
+    report = CoverageView().report(conn, as_of=as_of, known=known, region=region)
+
+    def figures(f: CoverageFigures) -> dict[str, Any]:
+        return {
+            **asdict(f),
+            "organization_coverage_rate": f.organization_coverage_rate,
+            "work_coverage_share": f.work_coverage_share,
+        }
+
+    by_kind = CoverageView().report(conn, as_of=as_of, known=known, region=region, group_by="kind")
+    return {
+        "entities": figures(report.total),
+        "by_kind": {k: figures(v) for k, v in sorted(by_kind.groups.items())},
+        "members": {
+            "total": report.members,
+            "by_category": report.members_by_category,
+            "by_affiliation": report.members_by_affiliation,
+        },
+    }
+
+
+SECTIONS: dict[str, Section] = {"coverage": _coverage}
+"""Every section of the report, in order. Each statistics module adds its own below."""
+
+
+def half_year_report(conn: Connection, region: str, as_of: date, known: int) -> list[dict[str, Any]]:
+    """One entry per area (the region, then each child region), each with every section."""
+    areas = []
+    for code in [region, *child_regions(conn, region, as_of, known)]:
+        area: dict[str, Any] = {"region": code}
+        for name, section in SECTIONS.items():
+            area[name] = _plain(section(conn, code, as_of, known))
+        areas.append(area)
+    return areas
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(f"{prefix}.{key}" if prefix else str(key), inner)
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _flatten(f"{prefix}[{i}]", inner)
+    else:
+        yield prefix, value
+
+
+def to_csv(areas: list[dict[str, Any]]) -> str:
+    """One row per figure: region, section, figure (a dotted path), value."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["region", "section", "figure", "value"])
+    for area in areas:
+        for section, figures in area.items():
+            if section == "region":
+                continue
+            for figure, value in _flatten("", figures):
+                writer.writerow([area["region"], section, figure, "" if value is None else value])
+    return out.getvalue()
