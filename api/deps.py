@@ -4,8 +4,9 @@ build their own. Nothing here creates an engine or a connection at import time."
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
@@ -36,6 +37,10 @@ class Parts:
     inline_projections: bool
     read_wait_seconds: float = 5.0
     """How long a read with ``min_position`` waits for the projections before answering 503."""
+    serialize_commands: bool = False
+    """Run one command (and its inline catch-up) at a time: the embedded SQLite store has one writer,
+    and queueing here is faster and fairer than SQLite's busy-waiting between two writers."""
+    command_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def get_parts(request: Request) -> Parts:
@@ -66,6 +71,12 @@ class Commands:
         self.parts = parts
 
     def run(self, command: Callable[[Ledger], CommandResult]) -> CommandAccepted:
+        if self.parts.serialize_commands:
+            with self.parts.command_lock:
+                return self._run(command)
+        return self._run(command)
+
+    def _run(self, command: Callable[[Ledger], CommandResult]) -> CommandAccepted:
         result = command(self.parts.ledger)
         if self.parts.inline_projections:
             try:

@@ -7,8 +7,10 @@ from fastapi import FastAPI
 
 from api import problems
 from api.deps import Parts
+from api.limits import BodySizeLimit
 from api.routes import (
     activities,
+    compliance,
     coverage,
     entities,
     health,
@@ -16,10 +18,14 @@ from api.routes import (
     lifecycle,
     members,
     mobile,
+    mobile_chain,
     organizations,
     pairings,
     pioneer,
+    reports,
+    roster,
     stars,
+    stars_statistics,
     strongest_branch,
     transfers,
 )
@@ -32,6 +38,7 @@ def create_app(parts: Parts) -> FastAPI:
         version="0.1.0",
     )
     app.state.parts = parts
+    app.add_middleware(BodySizeLimit)
     problems.install(app)
     for module in (
         entities,
@@ -46,6 +53,11 @@ def create_app(parts: Parts) -> FastAPI:
         strongest_branch,
         stars,
         coverage,
+        compliance,
+        roster,
+        mobile_chain,
+        stars_statistics,
+        reports,
         history,
         health,
     ):

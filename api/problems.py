@@ -71,7 +71,7 @@ FIELD_RULES = {
     "scope": "R13.4",
     "valid_days": "R13.4",
     "to_org_name": "R2.3",
-    "year": "R6.3",
+    "year": "R3",
     "business_org_id": "R6.2",
     "certificate_ref": "R6.2",
     "confirming_org_id": "R6.2",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -203,6 +205,7 @@ def _parts(container: Container, inline: bool) -> Any:
         coverage=container.coverage,
         audit=container.audit,
         inline_projections=inline,
+        serialize_commands=is_sqlite(container.settings),
     )
 
 
@@ -251,6 +254,88 @@ def call(
         typer.echo(json.dumps(response.json(), ensure_ascii=False, indent=2))
         if response.status_code >= 400:
             raise typer.Exit(1)
+    finally:
+        container.close()
+
+
+@app.command()
+def setup() -> None:
+    """Create the event store, the read tables and the relay's position table, then exit (a migration job)."""
+    from infra.relay import relay_metadata
+
+    container = build()
+    try:
+        relay_metadata.create_all(container.engine)
+        console.print(f"event store and read tables ready ({container.settings.database_url.split('@')[-1]})")
+    finally:
+        container.close()
+
+
+def _kafka_servers(settings: Settings) -> str:
+    if not settings.kafka_bootstrap_servers:
+        console.print("[red]DANGJIAN_KAFKA_BOOTSTRAP_SERVERS is not set[/red]")
+        raise typer.Exit(2)
+    return settings.kafka_bootstrap_servers
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT, so a worker finishes its batch and exits cleanly."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@app.command()
+def relay(
+    once: Annotated[bool, typer.Option(help="Publish what is recorded so far and exit")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls of the store")] = 0.5,
+) -> None:
+    """Publish every event to Kafka in the store's order, at least once (docs/EVENTS.md, "Kafka")."""
+    from infra.relay import build_relay
+
+    settings = Settings()
+    servers = _kafka_servers(settings)
+    container = build(settings)
+    try:
+        publisher = build_relay(
+            container.ledger, container.engine, servers, settings.kafka_topic, settings.kafka_partitions
+        )
+        try:
+            published = publisher.catch_up()
+            console.print(f"relay: {published} events read, position {publisher.position()}")
+            if not once:
+                publisher.run(_stop_on_signals(), interval)
+        finally:
+            publisher.close()
+    finally:
+        container.close()
+
+
+@app.command()
+def ingest(
+    once: Annotated[bool, typer.Option(help="Handle what is on the topic now and exit")] = False,
+) -> None:
+    """Record market-entity registrations and status changes from the registry topic (docs/REGISTRY.md)."""
+    from infra.registry import build_ingester
+
+    settings = Settings()
+    servers = _kafka_servers(settings)
+    container = build(settings)
+    try:
+        ingester = build_ingester(
+            container.ledger,
+            servers,
+            topic=settings.kafka_registry_topic,
+            dead_letter_topic=settings.kafka_registry_dead_letter_topic,
+            group=settings.kafka_registry_group,
+            partitions=settings.kafka_partitions,
+        )
+        try:
+            handled = ingester.run(None if once else _stop_on_signals(), once=once)
+            console.print(f"ingest: {handled} messages handled")
+        finally:
+            ingester.close()
     finally:
         container.close()
 

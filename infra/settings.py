@@ -31,4 +31,19 @@ class Settings(BaseSettings):
     embedded SQLite store only, never on PostgreSQL unless set to true."""
 
     kafka_bootstrap_servers: str | None = None
+    """Kafka brokers, ``host:port[,host:port]``; needed by ``dangjian relay`` and ``dangjian ingest``."""
+
     kafka_topic: str = "dangjian.events"
+    """Where ``dangjian relay`` publishes every event (docs/EVENTS.md, "Kafka")."""
+
+    kafka_partitions: int = 6
+    """Partitions of a topic the relay or the ingester creates because it does not exist yet."""
+
+    kafka_registry_topic: str = "dangjian.registry.inbound"
+    """Registrations and status changes from the business-registration system (docs/REGISTRY.md)."""
+
+    kafka_registry_dead_letter_topic: str = "dangjian.registry.dead-letter"
+    """Where ``dangjian ingest`` puts messages it cannot record, with the reason."""
+
+    kafka_registry_group: str = "dangjian-registry"
+    """The consumer group of ``dangjian ingest``; its committed offsets say what has been handled."""

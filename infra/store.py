@@ -17,10 +17,14 @@ from sqlalchemy.engine import make_url
 
 from domain.application import Ledger
 from infra.settings import Settings
+from projections.activities import ActivitiesProjection
 from projections.audit import AuditProjection, AuditView
 from projections.coverage import CoverageProjection, CoverageView
+from projections.members import MembersProjection
+from projections.mobile_chain import MobileChainProjection
 from projections.rebuild import RebuildArea
 from projections.runner import Projection, ProjectionRunner
+from projections.stars import StarsProjection
 
 
 def is_sqlite(settings: Settings) -> bool:
@@ -105,6 +109,35 @@ def rebuild_area(settings: Settings, engine: Engine) -> RebuildArea:
     )
 
 
+def protect_event_store(ledger: Ledger, engine: Engine) -> None:
+    """Append-only at the database level: triggers refuse UPDATE, DELETE (and TRUNCATE) of stored
+    events, whatever role the application connects as. Corrections are new events."""
+    table = ledger.recorder.events_table_name  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            for operation in ("UPDATE", "DELETE"):
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{operation.lower()} BEFORE {operation} "
+                    f"ON {table} BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END"
+                )
+            return
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        qualified = f'"{schema}"."{table}"'
+        conn.exec_driver_sql(
+            f'CREATE OR REPLACE FUNCTION "{schema}".dangjian_append_only() RETURNS trigger '
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'stored events are append-only (%%)', TG_OP "
+            "USING ERRCODE = 'insufficient_privilege'; END $$"
+        )
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE TRIGGER append_only BEFORE UPDATE OR DELETE ON {qualified} "
+            f'FOR EACH ROW EXECUTE FUNCTION "{schema}".dangjian_append_only()'
+        )
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON {qualified} "
+            f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".dangjian_append_only()'
+        )
+
+
 @dataclass
 class Container:
     """Everything an entry point needs, built once from settings (the composition root)."""
@@ -124,7 +157,12 @@ class Container:
 def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     ledger = Ledger(env=ledger_env(settings))
+    if is_sqlite(settings):
+        # SQLite has one writer; eventsourcing waits 5 s for it by default, which a burst of
+        # concurrent commands on the embedded store can exceed. Wait as long as SQLite's lock timeout.
+        ledger.recorder.datastore.pool.pool_timeout = 30.0  # type: ignore[attr-defined]
     engine = read_engine(settings)
+    protect_event_store(ledger, engine)
     runner = ProjectionRunner(
         ledger, engine, projections_for(ledger), rebuild_area=rebuild_area(settings, engine)
     )
@@ -138,4 +176,11 @@ def projections_for(ledger: Ledger) -> list[Projection]:
     def history(aggregate_id: UUID, version: int) -> list[Any]:
         return list(ledger.events.get(aggregate_id, lte=version))
 
-    return [AuditProjection(), CoverageProjection(history)]
+    return [
+        AuditProjection(),
+        CoverageProjection(history),
+        MembersProjection(history),
+        MobileChainProjection(history),
+        StarsProjection(history),
+        ActivitiesProjection(history),
+    ]

@@ -83,7 +83,9 @@ class CoverageProjection(TemporalProjection):
                 ],
             }
         if isinstance(aggregate, Member):
-            home = aggregate.relationship_org_id or aggregate.life_org_ids[0]
+            home = aggregate.relationship_org_id or next(iter(aggregate.life_org_ids), None)
+            if home is None:  # only while a late-dated join is not yet in effect: no home, not counted
+                return {M: []}
             return {
                 M: [
                     {

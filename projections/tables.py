@@ -84,3 +84,179 @@ audit_events = Table(
     Column("changes", Text, nullable=False),
 )
 Index("ix_audit_events_type_event", audit_events.c.aggregate_type, audit_events.c.event_type)
+
+# --- member roster and counts (issue #4 item 1) --------------------------------------------------
+
+roster_members = temporal_table(
+    "roster_members",
+    metadata,
+    Column("name", String(200), nullable=False),
+    Column("unit_name", String(200), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("affiliation", String(16), nullable=False),
+    Column("distribution", String(32), nullable=False),
+    Column("is_business_owner", Boolean, nullable=False),
+    Column("home_org_id", Uuid, nullable=True, index=True),
+    Column("relationship_org_id", Uuid, nullable=True),
+    Column("relationship_org_name", String(200), nullable=False),
+    Column("present", Boolean, nullable=False),
+    Column("left_on", Date, nullable=True),
+    Column("left_reason", String(32), nullable=True),
+    Column("business_suspended", Boolean, nullable=False),
+    Column("away_since", Date, nullable=True),
+    Column("in_disciplinary_period", Boolean, nullable=False),
+)
+
+roster_life_orgs = temporal_table(
+    "roster_life_orgs",
+    metadata,
+    Column("org_id", Uuid, nullable=False, index=True),
+)
+
+# --- mobile-member chain (R6, issue #4 item 2) ----------------------------------------------------
+
+mobile_chain_rounds = temporal_table(
+    "mobile_chain_rounds",
+    metadata,
+    Column("member_id", Uuid, nullable=False, index=True),
+    Column("member_name", String(200), nullable=False),
+    Column("year", BigInteger, nullable=False, index=True),
+    Column("business_org_id", Uuid, nullable=False, index=True),
+    Column("business_org_name", String(200), nullable=False),
+    Column("relationship_org_id", Uuid, nullable=True),
+    Column("relationship_org_name", String(200), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("registered_on", Date, nullable=False),
+    Column("identity_confirmed_on", Date, nullable=True),
+    Column("activities_filed_on", Date, nullable=True),
+    Column("activities_filed", BigInteger, nullable=False),
+    Column("feedback_issued_on", Date, nullable=True),
+    Column("receipt_returned_on", Date, nullable=True),
+)
+
+# --- stars: pioneer index, strongest branch, station stars, 薪火, standardised markets (issue #4 item 1)
+
+stars_organizations = temporal_table(
+    "stars_organizations",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("parent_id", Uuid, nullable=True, index=True),
+    Column("region_code", String(6), nullable=False),
+    Column("dissolved", Boolean, nullable=False),
+)
+
+stars_entities = temporal_table(
+    "stars_entities",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("organization_id", Uuid, nullable=True, index=True),
+)
+
+stars_pioneer_rounds = temporal_table(
+    "stars_pioneer_rounds",
+    metadata,
+    Column("org_id", Uuid, nullable=False, index=True),
+    Column("year", BigInteger, nullable=False, index=True),
+    Column("closed", Boolean, nullable=False),
+)
+
+stars_pioneer_enrolments = temporal_table(
+    "stars_pioneer_enrolments",
+    metadata,
+    Column("org_id", Uuid, nullable=False, index=True),
+    Column("year", BigInteger, nullable=False, index=True),
+    Column("member_id", Uuid, nullable=False),
+    Column("standing", String(16), nullable=False),
+    Column("stars", BigInteger, nullable=True),
+    Column("excellent", Boolean, nullable=False),
+    Column("follow_up_done", Boolean, nullable=False),
+)
+
+stars_strongest_ratings = temporal_table(
+    "stars_strongest_ratings",
+    metadata,
+    Column("org_id", Uuid, nullable=False, index=True),
+    Column("year", BigInteger, nullable=False, index=True),
+    Column("parent_id", Uuid, nullable=True, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("disqualified", Boolean, nullable=False),
+    Column("awarded", Boolean, nullable=False),
+    Column("term_start_year", BigInteger, nullable=True),
+    Column("term_end_year", BigInteger, nullable=True),
+)
+
+stars_station_stars = temporal_table(
+    "stars_station_stars",
+    metadata,
+    Column("org_id", Uuid, nullable=False, index=True),
+    Column("level", BigInteger, nullable=False),
+)
+
+stars_xinhuo = temporal_table(
+    "stars_xinhuo",
+    metadata,
+    Column("subject", String(16), nullable=False),
+    Column("org_id", Uuid, nullable=True, index=True),
+    Column("member_id", Uuid, nullable=True),
+    Column("entity_id", Uuid, nullable=True, index=True),
+    Column("category", String(32), nullable=False),
+    Column("focus_industry", String(32), nullable=True),
+)
+
+stars_markets = temporal_table(
+    "stars_markets",
+    metadata,
+    Column("entity_id", Uuid, nullable=False, index=True),
+    Column("scope", String(40), nullable=False),
+    Column("met_count", BigInteger, nullable=False),
+    Column("standardised", Boolean, nullable=False),
+)
+
+stars_market_criteria = temporal_table(
+    "stars_market_criteria",
+    metadata,
+    Column("entity_id", Uuid, nullable=False, index=True),
+    Column("criterion", String(32), nullable=False),
+)
+
+# --- activities and pairings (R7 training, R10 meetings and visits, R11.3 volunteers) -------------
+
+activities_held = temporal_table(
+    "activities_held",
+    metadata,
+    Column("org_id", Uuid, nullable=False, index=True),
+    Column("activity_type", String(32), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("pairing_id", Uuid, nullable=True, index=True),
+    Column("visited_org_id", Uuid, nullable=True),
+)
+Index("ix_activities_held_type_day", activities_held.c.activity_type, activities_held.c.held_on)
+
+activities_participants = temporal_table(
+    "activities_participants",
+    metadata,
+    Column("member_id", Uuid, nullable=False, index=True),
+    Column("role", String(8), nullable=False),
+    Column("org_id", Uuid, nullable=False),
+    Column("activity_type", String(32), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("pairing_id", Uuid, nullable=True),
+    Column("visited_org_id", Uuid, nullable=True),
+)
+Index(
+    "ix_activities_participants_type_day",
+    activities_participants.c.activity_type,
+    activities_participants.c.held_on,
+)
+
+activities_pairings = temporal_table(
+    "activities_pairings",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("lead_org_id", Uuid, nullable=False, index=True),
+    Column("partner_org_id", Uuid, nullable=False, index=True),
+    Column("started_on", Date, nullable=False),
+    Column("ended_on", Date, nullable=True),
+)

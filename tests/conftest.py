@@ -116,6 +116,7 @@ def client(container: Container) -> Iterator[TestClient]:
         coverage=container.coverage,
         audit=container.audit,
         inline_projections=True,
+        serialize_commands=container.engine.dialect.name == "sqlite",
     )
     with TestClient(create_app(parts)) as test_client:
         yield test_client

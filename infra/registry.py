@@ -1,0 +1,297 @@
+"""Registry ingestion: market entities captured at business registration (R1.2, Songjiang 实时掌控).
+
+The business-registration system publishes registrations and status changes to an inbound topic
+(``DANGJIAN_KAFKA_REGISTRY_TOPIC``, default ``dangjian.registry.inbound``); the message format is in
+docs/REGISTRY.md. ``dangjian ingest`` turns each message into one ledger command:
+
+- ``registered`` → ``Ledger.register_entity``; ``status_changed`` → ``Ledger.change_entity_status``;
+- the command runs with ``CommandContext.new("registry", command_id=message_id)``, so a redelivered
+  message (Kafka delivers at least once) returns the first result and records nothing twice;
+- a malformed message (not JSON, a missing field, a wrong type or value) or one that breaks a rule (any
+  ``domain.errors.DomainError``: a bad credit code, a duplicate registration, an unknown entity, a date
+  ahead of today) goes to the dead-letter topic (``DANGJIAN_KAFKA_REGISTRY_DEAD_LETTER_TOPIC``) with its
+  original key, bytes and headers, plus a JSON reason header; the stream goes on;
+- the consumer offset is committed only after the message was recorded, or dead-lettered and the
+  broker acknowledged the dead letter. Any other error (database or broker down) stops the ingester
+  without committing: on restart the message is delivered again. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal, Protocol
+from uuid import UUID
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.structs import OffsetAndMetadata, TopicPartition
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from domain.application import Ledger
+from domain.envelope import CommandContext
+from domain.errors import DomainError
+from domain.market_entity import entity_id_for
+from domain.values import EntityKind, EntityStatus, validate_credit_code
+
+log = logging.getLogger(__name__)
+
+ACTOR = "registry"
+REASON_HEADER = "dead_letter_reason"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    message_id: UUID
+    """Unique per message; the command id that makes a redelivery harmless."""
+    credit_code: str
+    effective_on: date
+
+
+class EntityRegistered(_Message):
+    """A business was registered (设立登记)."""
+
+    type: Literal["registered"]
+    name: str
+    kind: EntityKind
+    industry: str
+    region_code: str
+    station: str
+
+
+class EntityStatusChanged(_Message):
+    """A business suspended (停歇业), resumed, or was deregistered (注销)."""
+
+    type: Literal["status_changed"]
+    status: EntityStatus
+    reason: str = ""
+
+
+RegistryMessage = Annotated[EntityRegistered | EntityStatusChanged, Field(discriminator="type")]
+_parser: TypeAdapter[EntityRegistered | EntityStatusChanged] = TypeAdapter(RegistryMessage)
+
+
+class MalformedMessage(Exception):
+    """The message is not JSON of the documented shape (docs/REGISTRY.md)."""
+
+    def __init__(self, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def parse(raw: bytes | None) -> EntityRegistered | EntityStatusChanged:
+    """Parse one inbound message, or raise ``MalformedMessage`` naming the first field at fault."""
+    if raw is None:
+        raise MalformedMessage("the message has no value", None)
+    try:
+        return _parser.validate_json(raw)
+    except ValidationError as e:
+        errors = e.errors(include_url=False)
+        fields = [
+            "type" if err["type"] in ("union_tag_invalid", "union_tag_not_found") else _field(err["loc"])
+            for err in errors
+        ]
+        text = "; ".join(f"{f or 'message'}: {err['msg']}" for f, err in zip(fields, errors, strict=True))
+        raise MalformedMessage(text, fields[0] if fields else None) from None
+
+
+def _message_id_of(raw: bytes | None) -> UUID | None:
+    """The message id of a malformed message, when it has a readable one (for the dead letter)."""
+    try:
+        return UUID(str(json.loads(raw or b"")["message_id"]))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _field(loc: tuple[int | str, ...]) -> str | None:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("registered", "status_changed"):  # the discriminator's branch
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one inbound message."""
+
+    result: Literal["recorded", "repeated", "dead_lettered"]
+    offset: int
+    message_id: UUID | None = None
+    position: int | None = None
+    """The ledger position of the command's last event (recorded or repeated)."""
+    reason: dict[str, Any] | None = None
+    """Why it was dead-lettered."""
+
+
+class Record(Protocol):
+    """What the ingester reads of a consumed message (kafka-python's ``ConsumerRecord``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+class RegistryIngester:
+    """Consumes the inbound registry topic into the ledger; see the module docstring."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        dead_letter_topic: str,
+        *,
+        poll_timeout_ms: int = 500,
+        ack_timeout: float = 30.0,
+    ) -> None:
+        self.ledger = ledger
+        self.consumer = consumer
+        self.producer = producer
+        self.dead_letter_topic = dead_letter_topic
+        self.poll_timeout_ms = poll_timeout_ms
+        self.ack_timeout = ack_timeout
+
+    def handle(self, record: Record) -> Outcome:
+        """Record one message in the ledger, or dead-letter it; raise on anything else."""
+        message_id: UUID | None = None
+        try:
+            message = parse(record.value)
+            message_id = message.message_id
+            prior = self.ledger.prior_result(message_id)
+            if prior is not None:
+                return Outcome("repeated", record.offset, message_id, prior.position)
+            position = self._execute(message)
+            return Outcome("recorded", record.offset, message_id, position)
+        except MalformedMessage as e:
+            message_id = _message_id_of(record.value)
+            reason = _reason("MalformedMessage", None, e.field, e.message, message_id, record)
+        except DomainError as e:
+            reason = _reason(e.code, e.rule or None, e.field, e.message, message_id, record)
+        self._dead_letter(record, reason)
+        return Outcome("dead_lettered", record.offset, message_id, reason=reason)
+
+    def _execute(self, message: EntityRegistered | EntityStatusChanged) -> int:
+        ctx = CommandContext.new(ACTOR, command_id=message.message_id)
+        if isinstance(message, EntityRegistered):
+            result = self.ledger.register_entity(
+                ctx,
+                effective_on=message.effective_on,
+                credit_code=message.credit_code,
+                name=message.name,
+                kind=message.kind,
+                industry=message.industry,
+                region_code=message.region_code,
+                station=message.station,
+            )
+        else:
+            result = self.ledger.change_entity_status(
+                ctx,
+                entity_id_for(validate_credit_code(message.credit_code)),
+                effective_on=message.effective_on,
+                status=message.status,
+                reason=message.reason,
+            )
+        return result.position
+
+    def _dead_letter(self, record: Record, reason: dict[str, Any]) -> None:
+        headers = [
+            *(record.headers or []),
+            (REASON_HEADER, json.dumps(reason, ensure_ascii=False, sort_keys=True).encode()),
+        ]
+        future = self.producer.send(
+            self.dead_letter_topic, key=record.key, value=record.value, headers=headers
+        )
+        future.get(timeout=self.ack_timeout)  # raises unless the broker acknowledged it
+        log.warning(
+            "registry message at %s/%d@%d dead-lettered: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason["message"],
+        )
+
+    def poll_once(self) -> list[Outcome]:
+        """Handle one poll's messages, then commit the offsets of those handled.
+
+        If a message fails with an unexpected error, the ones before it are committed and the error
+        propagates: the failed message is delivered again after a restart.
+        """
+        batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
+        outcomes: list[Outcome] = []
+        handled: dict[TopicPartition, OffsetAndMetadata] = {}
+        try:
+            for partition, records in batches.items():
+                for record in records:
+                    outcomes.append(self.handle(record))
+                    handled[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        finally:
+            if handled:
+                self.consumer.commit(handled)
+        return outcomes
+
+    def caught_up(self) -> bool:
+        """Whether the consumer has partitions and has handled everything on them so far."""
+        assignment = self.consumer.assignment()
+        if not assignment:
+            return False
+        ends = self.consumer.end_offsets(list(assignment))
+        return all(self.consumer.position(tp) >= ends[tp] for tp in assignment)
+
+    def run(
+        self, stop: threading.Event | None = None, *, once: bool = False, join_timeout: float = 60.0
+    ) -> int:
+        """Consume until ``stop`` is set, or with ``once`` until caught up; return messages handled."""
+        handled = 0
+        started = time.monotonic()
+        while stop is None or not stop.is_set():
+            handled += len(self.poll_once())
+            if once and self.caught_up():
+                break
+            if once and not self.consumer.assignment() and time.monotonic() - started > join_timeout:
+                log.warning("no partitions assigned after %.0f s; stopping", join_timeout)
+                break
+        return handled
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.producer.close(timeout=self.ack_timeout)
+
+
+def _reason(
+    error: str, rule: str | None, field: str | None, message: str, message_id: UUID | None, record: Record
+) -> dict[str, Any]:
+    return {
+        "error": error,
+        "rule": rule,
+        "field": field,
+        "message": message,
+        "message_id": str(message_id) if message_id else None,
+        "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
+        "dead_lettered_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def build_ingester(
+    ledger: Ledger,
+    bootstrap_servers: str,
+    *,
+    topic: str,
+    dead_letter_topic: str,
+    group: str,
+    partitions: int,
+    **consumer_overrides: Any,
+) -> RegistryIngester:
+    """An ingester with its topics in place, a manual-commit consumer and a reliable producer."""
+    from infra.kafka import ensure_topics, manual_commit_consumer, reliable_producer
+
+    ensure_topics(bootstrap_servers, [topic, dead_letter_topic], partitions)
+    consumer = manual_commit_consumer(bootstrap_servers, group, topic, **consumer_overrides)
+    return RegistryIngester(ledger, consumer, reliable_producer(bootstrap_servers), dead_letter_topic)

@@ -1,0 +1,621 @@
+"""Compliance (DOMAIN.md "What the statistics are"): training (R7), meetings and visits (R10, the
+monthly themed party day), volunteers (R11.3), from the activities and pairings read model.
+
+Tables (``projections.tables``): ``activities_held`` (one row per activity), ``activities_participants``
+(one row per participant, attendee or guest, R2.2) and ``activities_pairings`` (one row per pairing
+with its organisations, kind, start and end).
+
+Time axes. An activity is a fact about the day it was held: its rows hold from ``held_on`` on, and
+they carry the activity as last recorded. A correction of attendance or a void corrects the record
+(R1.3, R13.6), not the world: it changes what the ledger believes from its position on, for every
+business date, so a report as known before it is reproduced unchanged and one as known after it counts
+the corrected list (a voided activity counts nowhere). A pairing follows its timeline: its row changes
+on the day it ends (``ended_on`` set from then on).
+
+Every figure is for a ``year`` up to a business date: the period runs from 1 January to
+``min(as_of, 31 December)`` (the *period end*), and sets of members and organisations are taken on the
+period end, as known at the given position. Assumptions, where the sources are silent:
+
+- **Training (R7).** The members are those present on the period end (``coverage_members``: the
+  affiliation they have then, the region of their home organisation); a member who left during the
+  year is in neither count. A member is trained by taking part (attendee or guest: a mobile member
+  trains where they do business) in at least one activity of type training held in the period, by any
+  organisation. 隶属 100%, 流动 at least 80%, 属地 each member at least once: so 属地 is met when every
+  属地 member has at least ``TRAINING_MIN_SESSIONS_LOCAL`` training sessions.
+- **Themed party day (主题党日, monthly).** Every organisation, of any kind, holds one a month while
+  it exists (established, not dissolved); the months due are those of the period in which it existed,
+  read from the valid-time history of ``coverage_organizations`` as known at the position.
+- **Pairings (R10).** Every pairing that ran in the period (both kinds) is due one pairing exchange a
+  quarter; a station visit does not count as an exchange. Each pairing of a station branch with a 小个专
+  organisation is due one visit of the station branch to it a month, counted from the station's
+  activities of type station visit naming that organisation (in any pairing of the two). A period is
+  due when the pairing ran on one of its days; only the part of it during which the pairing ran counts.
+- **Missed and pending.** A due month or quarter without the activity is *missed* when its due part
+  is over on the period end (the period end itself counts as over: its activities are included), and
+  *pending* while it is still running.
+- **Volunteers (R11.3).** An organisation's members are those whose home organisation it is on the
+  period end (the relationship organisation when in this system, else the first organisational-life
+  one, as in coverage: R13.6); a volunteer took part in at least one volunteer-service activity in the
+  period, held by any organisation. The activities counted against the minimum of two are those the
+  organisation held. Organisations dissolved on the period end are left out.
+- **Filters.** ``region`` is a prefix match on the region code of the organisation concerned (the home
+  organisation of a member; for a pairing, either of its organisations); ``org_id`` the same by id.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Table, and_, case, exists, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from domain.activity import Activity
+from domain.pairing import Pairing
+from domain.targets import (
+    TRAINING_MIN_SESSIONS_LOCAL,
+    TRAINING_RATE_MOBILE,
+    TRAINING_RATE_SUBORDINATE,
+    VOLUNTEER_MIN_ACTIVITIES_PER_YEAR,
+    VOLUNTEER_MIN_SHARE,
+)
+from domain.values import ActivityType, Affiliation, OrgKind, PairingKind, region_prefix
+from projections.tables import activities_held as A
+from projections.tables import activities_pairings as PR
+from projections.tables import activities_participants as P
+from projections.tables import coverage_members as M
+from projections.tables import coverage_organizations as O
+from projections.temporal import ALL_KNOWN, TemporalProjection, visible
+
+ATTENDEE, GUEST = "attendee", "guest"
+
+
+class ActivitiesProjection(TemporalProjection):
+    """Feeds the activity, participant and pairing tables from Activity and Pairing state."""
+
+    name = "activities"
+    tables: tuple[Table, ...] = (A, P, PR)
+    aggregates = (Activity, Pairing)
+
+    def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
+        if isinstance(aggregate, Activity):
+            if aggregate.voided:
+                return {}
+            common = {
+                "org_id": aggregate.org_id,
+                "activity_type": aggregate.activity_type,
+                "held_on": aggregate.held_on,
+                "pairing_id": aggregate.pairing_id,
+                "visited_org_id": aggregate.visited_org_id,
+            }
+            roles = [(m, ATTENDEE) for m in aggregate.attendee_ids] + [
+                (m, GUEST) for m in aggregate.guest_ids
+            ]
+            return {A: [common], P: [{"member_id": m, "role": role, **common} for m, role in roles]}
+        if isinstance(aggregate, Pairing):
+            return {
+                PR: [
+                    {
+                        "kind": aggregate.kind,
+                        "lead_org_id": aggregate.lead_org_id,
+                        "partner_org_id": aggregate.partner_org_id,
+                        "started_on": aggregate.started_on,
+                        "ended_on": aggregate.ended_on,
+                    }
+                ]
+            }
+        return {}
+
+    def _segments(self, events: Sequence[Any]) -> list[tuple[date, dict[Table, list[dict[str, Any]]]]]:
+        """An activity as last recorded holds from the day it was held (see the module docstring)."""
+        if not events or not isinstance(events[0], Activity.Held):
+            return super()._segments(events)
+        aggregate = None
+        for event in events:  # recorded order: the last correction recorded wins
+            aggregate = event.mutate(aggregate)
+        return [(events[0].effective_on, self.rows(aggregate))]
+
+
+# --- periods --------------------------------------------------------------------------------------
+
+
+def year_period(year: int, as_of: date) -> tuple[date, date]:
+    """The first day of ``year`` and the period end: ``as_of`` or 31 December, whichever is earlier."""
+    return date(year, 1, 1), min(as_of, date(year, 12, 31))
+
+
+def _month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    return date(year, 3 * quarter - 2, 1), _month_bounds(year, 3 * quarter)[1]
+
+
+@dataclass
+class PeriodCompliance:
+    """Months (1-12) or quarters (1-4) of the year: due, with the activity, missed, still running."""
+
+    due: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)
+
+    @property
+    def compliant(self) -> bool:
+        return not self.missed
+
+
+def period_compliance(
+    year: int,
+    end: date,
+    runs: list[tuple[date, date | None]],
+    held_days: list[date],
+    quarterly: bool = False,
+) -> PeriodCompliance:
+    """Which periods of ``year`` up to ``end`` were due while one of ``runs`` ([from, to) intervals)
+    was running, and which of them saw an activity on one of ``held_days``."""
+    bounds = _quarter_bounds if quarterly else _month_bounds
+    numbers = range(1, 5) if quarterly else range(1, 13)
+    held_numbers = {(d.month - 1) // 3 + 1 if quarterly else d.month for d in held_days if d.year == year}
+    result = PeriodCompliance()
+    for number in numbers:
+        start, last = bounds(year, number)
+        due_last: date | None = None
+        for run_from, run_to in runs:
+            first = max(start, run_from)
+            run_last = last if run_to is None else min(last, run_to - timedelta(days=1))
+            if first <= run_last and first <= end:
+                due_last = run_last if due_last is None else max(due_last, run_last)
+        if due_last is None:
+            continue
+        result.due.append(number)
+        if number in held_numbers:
+            result.held.append(number)
+        elif due_last <= end:
+            result.missed.append(number)
+        else:
+            result.pending.append(number)
+    return result
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+
+TRAINING_TARGETS: dict[str, tuple[float, int | None]] = {
+    Affiliation.SUBORDINATE.value: (TRAINING_RATE_SUBORDINATE, None),
+    Affiliation.MOBILE.value: (TRAINING_RATE_MOBILE, None),
+    Affiliation.LOCAL.value: (1.0, TRAINING_MIN_SESSIONS_LOCAL),
+}
+"""R7 by affiliation: the share of members to be trained and, for 属地, the sessions each needs."""
+
+
+@dataclass
+class TrainingFigures:
+    affiliation: str
+    members: int = 0
+    trained: int = 0
+    """Members with at least one training in the period."""
+    meeting_sessions: int = 0
+    """Members with at least the required sessions (属地: ``TRAINING_MIN_SESSIONS_LOCAL``; else one)."""
+
+    @property
+    def rate(self) -> float | None:
+        return self.trained / self.members if self.members else None
+
+    @property
+    def target_rate(self) -> float:
+        return TRAINING_TARGETS[self.affiliation][0]
+
+    @property
+    def min_sessions_each(self) -> int | None:
+        return TRAINING_TARGETS[self.affiliation][1]
+
+    @property
+    def meets_target(self) -> bool | None:
+        """R7; None when there are no members of this affiliation."""
+        if not self.members:
+            return None
+        return self.meeting_sessions / self.members >= self.target_rate
+
+
+@dataclass
+class TrainingReport:
+    year: int
+    period_end: date
+    by_affiliation: dict[str, TrainingFigures]
+
+    @property
+    def members(self) -> int:
+        return sum(f.members for f in self.by_affiliation.values())
+
+    @property
+    def trained(self) -> int:
+        return sum(f.trained for f in self.by_affiliation.values())
+
+
+@dataclass
+class ThemedDayCompliance:
+    org_id: UUID
+    name: str
+    kind: str
+    region_code: str
+    months: PeriodCompliance
+
+
+@dataclass
+class ExchangeCompliance:
+    """R10: one pairing and its quarterly exchanges."""
+
+    pairing_id: UUID
+    kind: str
+    lead_org_id: UUID
+    partner_org_id: UUID
+    started_on: date
+    ended_on: date | None
+    exchanges: int
+    quarters: PeriodCompliance
+
+
+@dataclass
+class VisitCompliance:
+    """R10: a station branch and a 小个专 organisation it is paired with, and its monthly visits."""
+
+    pairing_id: UUID
+    station_org_id: UUID
+    partner_org_id: UUID
+    visits: int
+    months: PeriodCompliance
+
+
+@dataclass
+class ComplianceReport:
+    year: int
+    period_end: date
+    themed_days: list[ThemedDayCompliance]
+    exchanges: list[ExchangeCompliance]
+    visits: list[VisitCompliance]
+
+
+@dataclass
+class VolunteerFigures:
+    org_id: UUID
+    name: str
+    members: int
+    volunteers: int
+    activities: int
+
+    @property
+    def share(self) -> float | None:
+        return self.volunteers / self.members if self.members else None
+
+    @property
+    def meets_share(self) -> bool | None:
+        """R11.3: volunteers at least 80% of members; None when the organisation has no members."""
+        share = self.share
+        return None if share is None else share >= VOLUNTEER_MIN_SHARE
+
+    @property
+    def meets_activities(self) -> bool:
+        return self.activities >= VOLUNTEER_MIN_ACTIVITIES_PER_YEAR
+
+
+@dataclass
+class VolunteerReport:
+    year: int
+    period_end: date
+    organizations: list[VolunteerFigures]
+
+
+# --- the view -------------------------------------------------------------------------------------
+
+
+def _during(table: Table, start: date, end: date, known: int) -> ColumnElement[bool]:
+    """Rows that held on some day of [start, end] according to the events up to position ``known``:
+    ``visible`` over a range of business dates instead of one."""
+    return and_(
+        table.c.valid_from <= end,
+        or_(table.c.valid_to.is_(None), table.c.valid_to > start),
+        table.c.known_from <= known,
+        or_(table.c.known_to.is_(None), table.c.known_to > known),
+    )
+
+
+def _org_filter(column: Any, prefix: str | None, org_id: UUID | None) -> list[ColumnElement[bool]]:
+    """Conditions on organisation rows of ``coverage_organizations`` joined on ``column``."""
+    conditions: list[ColumnElement[bool]] = []
+    if prefix:
+        conditions.append(O.c.region_code.startswith(prefix))
+    if org_id is not None:
+        conditions.append(column == org_id)
+    return conditions
+
+
+class ActivitiesView:
+    """Compliance queries over the activities tables (with the coverage tables for members and
+    organisations), each for a year up to a business date, as known at a position."""
+
+    def training(
+        self,
+        conn: Connection,
+        *,
+        year: int,
+        as_of: date = date.max,
+        known: int = ALL_KNOWN,
+        region: str | None = None,
+        org_id: UUID | None = None,
+    ) -> TrainingReport:
+        """R7: per affiliation, members trained in the year up to ``as_of`` ÷ members present."""
+        start, end = year_period(year, as_of)
+        prefix = region_prefix(region) if region else None
+        sessions = (
+            select(func.count())
+            .select_from(P)
+            .where(
+                P.c.member_id == M.c.subject_id,
+                P.c.activity_type == ActivityType.TRAINING.value,
+                P.c.held_on >= start,
+                P.c.held_on <= end,
+                visible(P, end, known),
+            )
+            .scalar_subquery()
+        )
+        members = (
+            select(M.c.affiliation.label("affiliation"), sessions.label("sessions"))
+            .select_from(M.join(O, O.c.subject_id == M.c.home_org_id))
+            .where(
+                M.c.present.is_(True),
+                visible(M, end, known),
+                visible(O, end, known),
+                *_org_filter(M.c.home_org_id, prefix, org_id),
+            )
+            .subquery()
+        )
+        report = TrainingReport(year, end, {a: TrainingFigures(a) for a in TRAINING_TARGETS})
+        query = select(members.c.affiliation, members.c.sessions, func.count()).group_by(
+            members.c.affiliation, members.c.sessions
+        )
+        for affiliation, count_sessions, n in conn.execute(query):
+            figures = report.by_affiliation.setdefault(affiliation, TrainingFigures(affiliation))
+            figures.members += n
+            if count_sessions >= 1:
+                figures.trained += n
+            if count_sessions >= (figures.min_sessions_each or 1):
+                figures.meeting_sessions += n
+        return report
+
+    def compliance(
+        self,
+        conn: Connection,
+        *,
+        year: int,
+        as_of: date = date.max,
+        known: int = ALL_KNOWN,
+        region: str | None = None,
+        org_id: UUID | None = None,
+    ) -> ComplianceReport:
+        """R10 and the monthly themed party day: per organisation the months with a themed party day,
+        per pairing the quarters with an exchange, per station branch and paired 小个专 organisation the
+        months with a visit, each with what was missed, for the year up to ``as_of``."""
+        start, end = year_period(year, as_of)
+        prefix = region_prefix(region) if region else None
+        return ComplianceReport(
+            year,
+            end,
+            self._themed_days(conn, year, start, end, known, prefix, org_id),
+            *self._pairings(conn, year, start, end, known, prefix, org_id),
+        )
+
+    def _themed_days(
+        self,
+        conn: Connection,
+        year: int,
+        start: date,
+        end: date,
+        known: int,
+        prefix: str | None,
+        org_id: UUID | None,
+    ) -> list[ThemedDayCompliance]:
+        query = (
+            select(O.c.subject_id, O.c.valid_from, O.c.valid_to, O.c.name, O.c.kind, O.c.region_code)
+            .where(
+                _during(O, start, end, known),
+                O.c.dissolved.is_(False),
+                *_org_filter(O.c.subject_id, prefix, org_id),
+            )
+            .order_by(O.c.valid_from)
+        )
+        runs: dict[UUID, list[tuple[date, date | None]]] = defaultdict(list)
+        latest: dict[UUID, tuple[str, str, str]] = {}
+        for subject, valid_from, valid_to, name, kind, region_code in conn.execute(query):
+            runs[subject].append((valid_from, valid_to))
+            latest[subject] = (name, kind, region_code)
+        held: dict[UUID, list[date]] = defaultdict(list)
+        if runs:
+            days = select(A.c.org_id, A.c.held_on).where(
+                A.c.activity_type == ActivityType.THEMED_PARTY_DAY.value,
+                A.c.held_on >= start,
+                A.c.held_on <= end,
+                visible(A, end, known),
+                A.c.org_id.in_(list(runs)),
+            )
+            for org, held_on in conn.execute(days):
+                held[org].append(held_on)
+        result = [
+            ThemedDayCompliance(org, *latest[org], period_compliance(year, end, runs[org], held[org]))
+            for org in runs
+        ]
+        return sorted(result, key=lambda r: (r.region_code, r.name, str(r.org_id)))
+
+    def _pairings(
+        self,
+        conn: Connection,
+        year: int,
+        start: date,
+        end: date,
+        known: int,
+        prefix: str | None,
+        org_id: UUID | None,
+    ) -> tuple[list[ExchangeCompliance], list[VisitCompliance]]:
+        def org_of(column: Any) -> Any:
+            return select(O.c.region_code).where(O.c.subject_id == column, visible(O, end, known))
+
+        conditions: list[ColumnElement[bool]] = [
+            visible(PR, end, known),
+            PR.c.started_on <= end,
+            or_(PR.c.ended_on.is_(None), PR.c.ended_on > start),
+        ]
+        if prefix:
+            conditions.append(
+                or_(
+                    exists(org_of(PR.c.lead_org_id).where(O.c.region_code.startswith(prefix))),
+                    exists(org_of(PR.c.partner_org_id).where(O.c.region_code.startswith(prefix))),
+                )
+            )
+        if org_id is not None:
+            conditions.append(or_(PR.c.lead_org_id == org_id, PR.c.partner_org_id == org_id))
+        lead_kind = (
+            select(O.c.kind)
+            .where(O.c.subject_id == PR.c.lead_org_id, visible(O, end, known))
+            .scalar_subquery()
+            .label("lead_kind")
+        )
+        query = select(PR, lead_kind).where(*conditions).order_by(PR.c.started_on, PR.c.subject_id)
+        pairings = list(conn.execute(query))
+        if not pairings:
+            return [], []
+
+        exchange_days: dict[UUID, list[date]] = defaultdict(list)
+        exchanges = select(A.c.pairing_id, A.c.held_on).where(
+            A.c.activity_type == ActivityType.PAIRING_EXCHANGE.value,
+            A.c.held_on >= start,
+            A.c.held_on <= end,
+            visible(A, end, known),
+            A.c.pairing_id.in_([p.subject_id for p in pairings]),
+        )
+        for pairing_id, held_on in conn.execute(exchanges):
+            exchange_days[pairing_id].append(held_on)
+
+        station_pairings = [
+            p
+            for p in pairings
+            if p.kind == PairingKind.BRANCH_SMALL_PRIVATE.value
+            and p.lead_kind == OrgKind.STATION_BRANCH.value
+        ]
+        visit_days: dict[tuple[UUID, UUID], list[date]] = defaultdict(list)
+        if station_pairings:
+            visits = select(A.c.org_id, A.c.visited_org_id, A.c.held_on).where(
+                A.c.activity_type == ActivityType.STATION_VISIT.value,
+                A.c.held_on >= start,
+                A.c.held_on <= end,
+                visible(A, end, known),
+                A.c.org_id.in_({p.lead_org_id for p in station_pairings}),
+            )
+            for station, visited, held_on in conn.execute(visits):
+                visit_days[(station, visited)].append(held_on)
+
+        exchange_rows = []
+        for p in pairings:
+            run = [(p.started_on, p.ended_on)]
+            days = exchange_days[p.subject_id]
+            exchange_rows.append(
+                ExchangeCompliance(
+                    p.subject_id,
+                    p.kind,
+                    p.lead_org_id,
+                    p.partner_org_id,
+                    p.started_on,
+                    p.ended_on,
+                    len(days),
+                    period_compliance(year, end, run, days, quarterly=True),
+                )
+            )
+        visit_rows = []
+        for p in station_pairings:
+            run = [(p.started_on, p.ended_on)]
+            days = [d for d in visit_days[(p.lead_org_id, p.partner_org_id)] if _runs(run, d)]
+            visit_rows.append(
+                VisitCompliance(
+                    p.subject_id,
+                    p.lead_org_id,
+                    p.partner_org_id,
+                    len(days),
+                    period_compliance(year, end, run, days),
+                )
+            )
+        return exchange_rows, visit_rows
+
+    def volunteers(
+        self,
+        conn: Connection,
+        *,
+        year: int,
+        as_of: date = date.max,
+        known: int = ALL_KNOWN,
+        region: str | None = None,
+        org_id: UUID | None = None,
+    ) -> VolunteerReport:
+        """R11.3: per organisation, its members who volunteered in the year up to ``as_of`` ÷ its
+        members, and the volunteer-service activities it held."""
+        start, end = year_period(year, as_of)
+        prefix = region_prefix(region) if region else None
+        in_period = and_(
+            P.c.activity_type == ActivityType.VOLUNTEER_SERVICE.value,
+            P.c.held_on >= start,
+            P.c.held_on <= end,
+            visible(P, end, known),
+        )
+        volunteered = exists().where(P.c.member_id == M.c.subject_id, in_period)
+        members = (
+            select(
+                M.c.home_org_id,
+                func.count().label("members"),
+                func.sum(case((volunteered, 1), else_=0)).label("volunteers"),
+            )
+            .where(M.c.present.is_(True), visible(M, end, known))
+            .group_by(M.c.home_org_id)
+            .subquery()
+        )
+        held = (
+            select(A.c.org_id, func.count().label("activities"))
+            .where(
+                A.c.activity_type == ActivityType.VOLUNTEER_SERVICE.value,
+                A.c.held_on >= start,
+                A.c.held_on <= end,
+                visible(A, end, known),
+            )
+            .group_by(A.c.org_id)
+            .subquery()
+        )
+        query = (
+            select(
+                O.c.subject_id,
+                O.c.name,
+                func.coalesce(members.c.members, 0),
+                func.coalesce(members.c.volunteers, 0),
+                func.coalesce(held.c.activities, 0),
+            )
+            .select_from(
+                O.outerjoin(members, members.c.home_org_id == O.c.subject_id).outerjoin(
+                    held, held.c.org_id == O.c.subject_id
+                )
+            )
+            .where(
+                visible(O, end, known), O.c.dissolved.is_(False), *_org_filter(O.c.subject_id, prefix, org_id)
+            )
+            .order_by(O.c.region_code, O.c.name, O.c.subject_id)
+        )
+        organizations = [
+            VolunteerFigures(org, name, int(n), int(volunteers), int(activities))
+            for org, name, n, volunteers, activities in conn.execute(query)
+        ]
+        return VolunteerReport(year, end, organizations)
+
+
+def _runs(runs: list[tuple[date, date | None]], day: date) -> bool:
+    return any(start <= day and (to is None or day < to) for start, to in runs)

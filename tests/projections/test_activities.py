@@ -1,0 +1,338 @@
+"""The activities projection: training rates (R7), themed party days and R10 frequencies, volunteers
+(R11.3), as of a date and as known at a position; corrections and voids change the record, not the day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import select
+
+from domain.envelope import CommandContext
+from domain.values import ActivityType, Affiliation, MemberCategory, OrgKind
+from infra.store import Container
+from projections.activities import ActivitiesProjection, ActivitiesView, period_compliance
+from projections.tables import activities_participants as P
+from projections.temporal import ALL_KNOWN
+from tests import factories as f
+from tests.conftest import TODAY
+
+JAN_10 = date(2025, 1, 10)
+view = ActivitiesView()
+
+
+@dataclass
+class World:
+    assoc: UUID  # 分会 in 330411: holds the 隶属 members
+    market: UUID  # market organisation in 330402
+    station: UUID
+    agency: UUID
+    sub1: UUID
+    sub2: UUID
+    mobile: UUID
+    local: UUID
+
+
+def org(container: Container, ctx: CommandContext, kind: OrgKind, region: str = "330402") -> UUID:
+    return f.establish(
+        container.ledger,
+        ctx,
+        [],
+        kind=kind,
+        name=f"{kind.value} 党组织",
+        region_code=region,
+        effective_on=JAN_10,
+    )
+
+
+def world(container: Container, ctx: CommandContext) -> World:
+    ledger = container.ledger
+    assoc = org(container, ctx, OrgKind.BRANCH_ASSOCIATION, "330411")
+    market = org(container, ctx, OrgKind.MARKET)
+    station = org(container, ctx, OrgKind.STATION_BRANCH)
+    agency = org(container, ctx, OrgKind.AGENCY_BRANCH)
+
+    def member(life: UUID, affiliation: Affiliation, **overrides: Any) -> UUID:
+        return f.register_member(
+            ledger, ctx, [life], affiliation=affiliation, effective_on=JAN_10, **overrides
+        ).id
+
+    sub1 = member(assoc, Affiliation.SUBORDINATE, relationship_org_id=assoc, name="隶属甲")
+    sub2 = member(
+        assoc,
+        Affiliation.SUBORDINATE,
+        relationship_org_id=assoc,
+        name="隶属乙",
+        category=MemberCategory.PROBATIONARY,
+        admitted_on=date(2024, 12, 1),
+    )
+    mobile = member(market, Affiliation.MOBILE, name="流动丙")
+    local = member(market, Affiliation.LOCAL, name="属地丁")
+    return World(assoc, market, station, agency, sub1, sub2, mobile, local)
+
+
+def hold(
+    container: Container,
+    ctx: CommandContext,
+    org_id: UUID,
+    day: date,
+    activity_type: ActivityType,
+    participants: list[UUID],
+    **details: Any,
+) -> UUID:
+    return container.ledger.hold_activity(
+        ctx,
+        effective_on=day,
+        org_id=org_id,
+        activity_type=activity_type,
+        topic="主题",
+        host="王书记",
+        participant_ids=participants,
+        **details,
+    ).id
+
+
+def pair(container: Container, ctx: CommandContext, org_ids: list[UUID], day: date) -> UUID:
+    return container.ledger.pair_organizations(
+        ctx,
+        effective_on=day,
+        org_ids=org_ids,
+        agreement_reference="共建协议〔2025〕1号",
+        agreement_signed_on=day,
+        plan_year=2025,
+        plan_items=["每季度共建交流"],
+    ).id
+
+
+def rates(container: Container, **kwargs: Any) -> dict[str, tuple[int, int, bool | None]]:
+    with container.engine.connect() as conn:
+        report = view.training(conn, year=2025, **kwargs)
+    return {a: (x.trained, x.members, x.meets_target) for a, x in report.by_affiliation.items()}
+
+
+# --- training (R7) --------------------------------------------------------------------------------
+
+
+def test_R7_training_rates_by_affiliation_with_a_late_entry_and_a_void(
+    container: Container, ctx: CommandContext
+) -> None:
+    w = world(container, ctx)
+    hold(container, ctx, w.assoc, date(2025, 3, 5), ActivityType.TRAINING, [w.sub1])
+    market_training = hold(
+        container, ctx, w.market, date(2025, 4, 1), ActivityType.TRAINING, [w.mobile, w.local]
+    )
+    hold(container, ctx, w.market, date(2025, 4, 2), ActivityType.PARTY_LECTURE, [w.sub2])  # not training
+    container.runner.catch_up()
+    cut = container.runner.head()
+
+    assert rates(container) == {
+        "subordinate": (1, 2, False),
+        "mobile": (1, 1, True),
+        "local": (1, 1, True),
+    }
+    assert rates(container, as_of=date(2025, 3, 31))["mobile"] == (0, 1, False)
+    assert rates(container, as_of=date(2025, 3, 4))["subordinate"] == (0, 2, False)
+    assert rates(container, region="330411") == {
+        "subordinate": (1, 2, False),
+        "mobile": (0, 0, None),
+        "local": (0, 0, None),
+    }
+    assert rates(container, org_id=w.market)["local"] == (1, 1, True)
+
+    # late entry in November: sub2 was trained (as a guest of the market) in May
+    hold(container, ctx, w.market, date(2025, 5, 1), ActivityType.TRAINING, [w.sub2])
+    container.runner.catch_up()
+    assert rates(container, as_of=date(2025, 6, 30), known=cut)["subordinate"] == (1, 2, False)
+    assert rates(container, as_of=date(2025, 6, 30))["subordinate"] == (2, 2, True)
+
+    # voiding the market's April training (recorded in error) removes it on every business date
+    before_void = container.runner.head()
+    container.ledger.void_activity(ctx, market_training, effective_on=date(2025, 11, 1), reason="重复录入")
+    container.runner.catch_up()
+    assert rates(container, as_of=date(2025, 6, 30))["mobile"] == (0, 1, False)
+    assert rates(container, as_of=date(2025, 6, 30), known=before_void)["mobile"] == (1, 1, True)
+    with container.engine.connect() as conn:
+        rows = conn.execute(select(P).where(P.c.known_to.is_(None))).all()
+    assert {r.member_id for r in rows} == {w.sub1, w.sub2}
+    assert {(r.member_id, r.role) for r in rows} == {(w.sub1, "attendee"), (w.sub2, "guest")}
+
+
+# --- themed party days and R10 --------------------------------------------------------------------
+
+
+def test_themed_party_day_months_held_missed_and_pending(container: Container, ctx: CommandContext) -> None:
+    w = world(container, ctx)
+    for day in (date(2025, 1, 20), date(2025, 2, 18), date(2025, 4, 8)):
+        hold(container, ctx, w.market, day, ActivityType.THEMED_PARTY_DAY, [w.local])
+    container.ledger.dissolve_organization(ctx, w.agency, effective_on=date(2025, 3, 15), reason="机构调整")
+    container.runner.catch_up()
+
+    with container.engine.connect() as conn:
+        report = view.compliance(conn, year=2025, as_of=date(2025, 5, 15))
+        by_org = {d.org_id: d.months for d in report.themed_days}
+        assert (by_org[w.market].due, by_org[w.market].held) == ([1, 2, 3, 4, 5], [1, 2, 4])
+        assert (by_org[w.market].missed, by_org[w.market].pending) == ([3], [5])
+        assert by_org[w.agency].due == [1, 2, 3] and by_org[w.agency].missed == [1, 2, 3]
+        assert report.period_end == date(2025, 5, 15)
+        county = view.compliance(conn, year=2025, as_of=date(2025, 5, 15), region="330411")
+        assert [d.org_id for d in county.themed_days] == [w.assoc]
+        one = view.compliance(conn, year=2025, org_id=w.market)
+        assert [d.org_id for d in one.themed_days] == [w.market]
+        last_year = view.compliance(conn, year=2024, as_of=date(2025, 5, 15))
+        assert last_year.themed_days == [] and last_year.period_end == date(2024, 12, 31)
+
+
+def test_R10_quarterly_exchanges_and_monthly_station_visits(
+    container: Container, ctx: CommandContext
+) -> None:
+    w = world(container, ctx)
+    one_plus_one = pair(container, ctx, [w.agency, w.station], date(2025, 1, 15))
+    station_market = pair(container, ctx, [w.station, w.market], date(2025, 2, 1))
+    agency_market = pair(container, ctx, [w.agency, w.market], date(2025, 2, 1))
+    for day in (date(2025, 2, 10), date(2025, 7, 1)):
+        hold(container, ctx, w.agency, day, ActivityType.PAIRING_EXCHANGE, [], pairing_id=one_plus_one)
+    for day in (date(2025, 2, 3), date(2025, 3, 10), date(2025, 5, 5)):
+        hold(container, ctx, w.station, day, ActivityType.STATION_VISIT, [], visited_org_id=w.market)
+    hold(container, ctx, w.agency, date(2025, 4, 4), ActivityType.STATION_VISIT, [], visited_org_id=w.market)
+    container.runner.catch_up()
+
+    with container.engine.connect() as conn:
+        may = view.compliance(conn, year=2025, as_of=date(2025, 5, 31))
+        (visits,) = may.visits  # only the station branch's pairing with a 小个专 organisation
+        assert (visits.pairing_id, visits.station_org_id, visits.partner_org_id) == (
+            station_market,
+            w.station,
+            w.market,
+        )
+        assert (visits.months.due, visits.months.held, visits.months.missed) == ([2, 3, 4, 5], [2, 3, 5], [4])
+        assert visits.visits == 3
+        exchanges = {e.pairing_id: e for e in may.exchanges}
+        assert set(exchanges) == {one_plus_one, station_market, agency_market}
+        q = exchanges[one_plus_one].quarters
+        assert (q.due, q.held, q.missed, q.pending) == ([1, 2], [1], [], [2])
+
+    # the station's pairing with the market ends mid-June
+    cut = container.runner.head()
+    container.ledger.end_pairing(ctx, station_market, effective_on=date(2025, 6, 15), reason="企业迁出")
+    container.runner.catch_up()
+    with container.engine.connect() as conn:
+        now = view.compliance(conn, year=2025, as_of=TODAY)
+        assert now.period_end == date(2025, 11, 20)
+        (visits,) = now.visits
+        assert (visits.months.due, visits.months.missed) == ([2, 3, 4, 5, 6], [4, 6])
+        q = {e.pairing_id: e.quarters for e in now.exchanges}[one_plus_one]
+        assert (q.due, q.held, q.missed, q.pending) == ([1, 2, 3, 4], [1, 3], [2], [4])
+        before_end = view.compliance(conn, year=2025, as_of=TODAY, known=cut)
+        (visits,) = before_end.visits
+        assert visits.months.missed == [4, 6, 7, 8, 9, 10] and visits.months.pending == [11]
+        by_region = view.compliance(conn, year=2025, region="330411")
+        assert by_region.exchanges == [] and by_region.visits == []
+        by_org = view.compliance(conn, year=2025, org_id=w.station)
+        assert {e.pairing_id for e in by_org.exchanges} == {one_plus_one, station_market}
+
+
+def test_period_compliance_counts_only_the_part_of_a_period_the_run_covers() -> None:
+    result = period_compliance(2025, date(2025, 12, 31), [(date(2025, 3, 20), date(2025, 4, 1))], [])
+    assert (result.due, result.missed) == ([3], [3])
+    quarters = period_compliance(
+        2025,
+        date(2025, 8, 15),
+        [(date(2024, 6, 1), None)],
+        [date(2025, 5, 1), date(2024, 2, 1)],
+        quarterly=True,
+    )
+    assert (quarters.due, quarters.held, quarters.missed, quarters.pending) == ([1, 2, 3], [2], [1], [3])
+
+
+# --- volunteers (R11.3) ---------------------------------------------------------------------------
+
+
+def test_R11_3_volunteer_share_and_activities_with_a_late_correction(
+    container: Container, ctx: CommandContext
+) -> None:
+    w = world(container, ctx)
+    first = hold(container, ctx, w.market, date(2025, 6, 1), ActivityType.VOLUNTEER_SERVICE, [w.mobile])
+    hold(container, ctx, w.market, date(2025, 7, 1), ActivityType.VOLUNTEER_SERVICE, [w.mobile])
+    hold(container, ctx, w.station, date(2025, 7, 2), ActivityType.VOLUNTEER_SERVICE, [w.sub1])
+    container.runner.catch_up()
+    cut = container.runner.head()
+
+    def figures(**kwargs: Any) -> dict[UUID, tuple[int, int, int, bool | None, bool]]:
+        with container.engine.connect() as conn:
+            report = view.volunteers(conn, year=2025, **kwargs)
+        return {
+            o.org_id: (o.volunteers, o.members, o.activities, o.meets_share, o.meets_activities)
+            for o in report.organizations
+        }
+
+    now = figures()
+    assert now[w.market] == (1, 2, 2, False, True)
+    assert now[w.assoc] == (1, 2, 0, False, False)  # sub1 volunteered with the station
+    assert now[w.station] == (0, 0, 1, None, False)
+    assert figures(as_of=date(2025, 6, 30))[w.market] == (1, 2, 1, False, False)
+    assert set(figures(region="330411")) == {w.assoc}
+
+    # November: the June attendance is corrected to add the local member
+    container.ledger.correct_activity_attendance(
+        ctx, first, effective_on=date(2025, 11, 3), participant_ids=[w.mobile, w.local], reason="签到表核对"
+    )
+    container.runner.catch_up()
+    assert figures(as_of=date(2025, 6, 30))[w.market] == (2, 2, 1, True, False)
+    assert figures(as_of=date(2025, 6, 30), known=cut)[w.market] == (1, 2, 1, False, False)
+    with container.engine.connect() as conn:
+        share = view.volunteers(conn, year=2025, org_id=w.market, known=ALL_KNOWN).organizations[0].share
+    assert share == pytest.approx(1.0)
+
+
+# --- the projection -------------------------------------------------------------------------------
+
+
+def activity_rows(container: Container) -> dict[str, list[tuple[str, ...]]]:
+    with container.engine.connect() as conn:
+        return {
+            table.name: sorted(
+                tuple(str(v) for v in row)
+                for row in conn.execute(select(*(c for c in table.columns if c.name != "row_id")))
+            )
+            for table in ActivitiesProjection.tables
+        }
+
+
+def test_rebuild_gives_the_same_rows_as_incremental_updates(
+    container: Container, ctx: CommandContext
+) -> None:
+    ledger, runner = container.ledger, container.runner
+    runner.batch_size = 3
+    w = world(container, ctx)
+    runner.catch_up()
+    pairing = pair(container, ctx, [w.station, w.market], date(2025, 2, 1))
+    exchange = hold(
+        container,
+        ctx,
+        w.station,
+        date(2025, 3, 3),
+        ActivityType.PAIRING_EXCHANGE,
+        [w.local],
+        pairing_id=pairing,
+    )
+    training = hold(container, ctx, w.market, date(2025, 4, 1), ActivityType.TRAINING, [w.mobile])
+    runner.catch_up()
+    ledger.correct_activity_attendance(
+        ctx, exchange, effective_on=date(2025, 5, 1), participant_ids=[w.local, w.mobile], reason="补签"
+    )
+    ledger.void_activity(ctx, training, effective_on=date(2025, 5, 2), reason="误录")
+    ledger.end_pairing(ctx, pairing, effective_on=date(2025, 9, 1), reason="到期")
+    runner.catch_up()
+    incremental = activity_rows(container)
+    # the void closed the training's rows; the correction added a participant row to the exchange
+    known_to = {row[0]: row[4] for row in incremental["activities_held"]}
+    assert known_to[str(exchange)] == "None" and known_to[str(training)] != "None"
+    assert (
+        len(incremental["activities_participants"]) == 3
+    )  # exchange: local, mobile (added); training (closed)
+    runner.batch_size = 1000
+    runner.rebuild(["activities"])
+    assert activity_rows(container) == incremental
