@@ -114,24 +114,35 @@ class ReadTime:
     as_known_at: datetime | None
 
 
+def wait_for_min_position(
+    parts: PartsDep,
+    min_position: Annotated[
+        int | None, Query(ge=0, description="Wait until the read side has applied this event position")
+    ] = None,
+) -> None:
+    """Read-your-writes: with ``min_position`` a read waits a bounded time for the projections,
+    then answers 503 with Retry-After."""
+    if min_position is not None and not parts.runner.wait_for(min_position, parts.read_wait_seconds):
+        raise HTTPException(
+            503, f"the read side has not reached position {min_position} yet", headers={"Retry-After": "1"}
+        )
+
+
+MinPosition = Annotated[None, Depends(wait_for_min_position)]
+
+
 def get_read_time(
     parts: PartsDep,
     conn: ReadConnection,
+    _fresh: MinPosition,
     as_of: Annotated[
         date | None, Query(description="Business date: the world as it was that day (default today)")
     ] = None,
     as_known_at: Annotated[
         datetime | None, Query(description="Moment (UTC if no zone): only what had been recorded by then")
     ] = None,
-    min_position: Annotated[
-        int | None, Query(ge=0, description="Wait until the read side has applied this event position")
-    ] = None,
 ) -> ReadTime:
-    """Read-your-writes: with ``min_position`` the read waits a bounded time for the projections."""
-    if min_position is not None and not parts.runner.wait_for(min_position, parts.read_wait_seconds):
-        raise HTTPException(
-            503, f"the read side has not reached position {min_position} yet", headers={"Retry-After": "1"}
-        )
+    """Where a read looks on both time axes."""
     known = ALL_KNOWN if as_known_at is None else parts.audit.position_known_at(conn, as_known_at)
     return ReadTime(as_of or parts.ledger.today(), known, as_known_at and naive_utc(as_known_at))
 

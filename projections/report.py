@@ -12,14 +12,19 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Connection, select
 
 from domain.values import region_prefix
+from projections.activities import ActivitiesView
 from projections.coverage import CoverageFigures, CoverageView
+from projections.members import MembersView
+from projections.mobile_chain import MobileChainView
+from projections.stars import StarsView
 from projections.tables import coverage_organizations as O
 from projections.temporal import visible
 
@@ -68,8 +73,41 @@ def _coverage(conn: Connection, region: str, as_of: date, known: int) -> dict[st
     }
 
 
-SECTIONS: dict[str, Section] = {"coverage": _coverage}
-"""Every section of the report, in order. Each statistics module adds its own below."""
+def _members(conn: Connection, region: str, as_of: date, known: int) -> Any:
+    return MembersView().statistics(conn, as_of=as_of, known=known, region=region)
+
+
+def _stars(conn: Connection, region: str, as_of: date, known: int) -> Any:
+    return StarsView().report(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+
+
+def _mobile_chain(conn: Connection, region: str, as_of: date, known: int) -> Any:
+    report = MobileChainView().report(conn, year=as_of.year, as_of=as_of, known=known, region=region, limit=1)
+    return {"year": report.year, "deadline": report.deadline, "totals": report.totals}
+
+
+def _training(conn: Connection, region: str, as_of: date, known: int) -> Any:
+    return ActivitiesView().training(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+
+
+def _compliance(conn: Connection, region: str, as_of: date, known: int) -> Any:
+    return ActivitiesView().compliance(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+
+
+def _volunteers(conn: Connection, region: str, as_of: date, known: int) -> Any:
+    return ActivitiesView().volunteers(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+
+
+SECTIONS: dict[str, Section] = {
+    "coverage": _coverage,
+    "members": _members,
+    "stars": _stars,
+    "mobile_chain": _mobile_chain,
+    "training": _training,
+    "compliance": _compliance,
+    "volunteers": _volunteers,
+}
+"""Every section of the report, in order; year-based figures are for the year of ``as_of``."""
 
 
 def half_year_report(conn: Connection, region: str, as_of: date, known: int) -> list[dict[str, Any]]:
@@ -84,14 +122,19 @@ def half_year_report(conn: Connection, region: str, as_of: date, known: int) -> 
 
 
 def _plain(value: Any) -> Any:
+    """JSON-ready values; a figures object keeps its computed figures (rates, targets met)."""
     if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
+        plain = {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        for name in dir(type(value)):
+            if not name.startswith("_") and isinstance(getattr(type(value), name), property):
+                plain[name] = _plain(getattr(value, name))
+        return plain
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
+    if isinstance(value, date | UUID):
+        return str(value)
     return value
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.deps import PartsDep, ReadConnection
+from api.deps import MinPosition, PartsDep, ReadConnection
 from api.schemas.audit import AuditEntryPublic, AuditPage
 from projections.audit import AuditFilter
 
@@ -30,6 +30,7 @@ def _page(parts: PartsDep, conn: ReadConnection, where: AuditFilter, cursor: int
 def get_audit(
     parts: PartsDep,
     conn: ReadConnection,
+    _fresh: MinPosition,
     aggregate_id: UUID | None = None,
     aggregate_type: Annotated[str | None, Query(max_length=64, examples=["Member"])] = None,
     event_type: Annotated[str | None, Query(max_length=64, examples=["RelationshipTransferred"])] = None,
@@ -59,7 +60,12 @@ def get_audit(
 
 @router.get("/history/{aggregate_id}")
 def get_history(
-    aggregate_id: UUID, parts: PartsDep, conn: ReadConnection, cursor: Cursor = 0, limit: Limit = 100
+    aggregate_id: UUID,
+    parts: PartsDep,
+    conn: ReadConnection,
+    _fresh: MinPosition,
+    cursor: Cursor = 0,
+    limit: Limit = 100,
 ) -> AuditPage:
     """The full history of one entity, organisation or member, event by event."""
     return _page(parts, conn, AuditFilter(aggregate_id=aggregate_id), cursor, limit)

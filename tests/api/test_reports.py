@@ -49,6 +49,14 @@ def test_R3_report_for_a_region_and_its_children(client: TestClient, container: 
     assert city["members"]["total"] == 3
     assert areas["330411"]["coverage"]["members"]["total"] == 2
     assert areas["330402"]["coverage"]["entities"]["organization_coverage_rate"] == 1.0
+    sections = {"coverage", "members", "stars", "mobile_chain", "training", "compliance", "volunteers"}
+    assert sections <= set(areas["330400"])
+    assert areas["330400"]["members"]["total"] == city["members"]["total"] == 3
+    assert areas["330411"]["members"]["by_category"] == {"full": 2}
+    statistics = client.get("/statistics/members", params={"region": "330411", "as_of": "2025-06-30"}).json()
+    assert statistics["total"] == areas["330411"]["members"]["total"]
+    assert areas["330400"]["mobile_chain"]["totals"]["rounds"] == 0
+    assert areas["330400"]["stars"]["year"] == 2025
 
 
 def test_R3_the_july_report_is_reproduced_in_november(client: TestClient, container: Container) -> None:
