@@ -91,6 +91,12 @@ STEP = st.one_of(
     st.tuples(st.just("officer"), DAYS, st.integers(0, 20)),
     st.tuples(st.just("member"), DAYS, st.integers(0, 20)),
     st.tuples(st.just("transfer"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    st.tuples(st.just("suspend"), DAYS, st.integers(0, 20)),
+    st.tuples(st.just("leave"), DAYS, st.integers(0, 20)),
+    st.tuples(st.just("training"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    st.tuples(st.just("void"), DAYS, st.integers(0, 20)),
+    st.tuples(st.just("star"), DAYS, st.integers(3, 5)),
+    st.tuples(st.just("mobile"), DAYS, st.integers(0, 20)),
 )
 
 
@@ -102,6 +108,10 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
         f.establish(ledger, ctx, [], name="秀洲分会", region_code="330411", effective_on=date(2024, 1, 1)),
     ]
     members: list[Any] = []
+    activities: list[Any] = []
+    station = f.establish(
+        ledger, ctx, [], name="某市场监管所党支部", kind="station_branch", effective_on=date(2024, 1, 1)
+    )
     for step in steps:
         kind, day = step[0], step[1]
         pick = lambda items, i: items[i % len(items)] if items else None  # noqa: E731
@@ -128,11 +138,40 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 ledger.transfer_member_relationship(
                     ctx, m, effective_on=day, to_org_id=orgs[step[3] % len(orgs)]
                 )
+            elif kind == "suspend" and (m := pick(members, step[2])):
+                ledger.suspend_member_business(ctx, m, effective_on=day)
+            elif kind == "leave" and (m := pick(members, step[2])):
+                ledger.record_member_departure(ctx, m, effective_on=day, reason="died")
+            elif kind == "training":
+                activities.append(
+                    ledger.hold_activity(
+                        ctx,
+                        effective_on=day,
+                        org_id=orgs[step[2] % 2],
+                        activity_type="training",
+                        topic="培训",
+                        host="书记",
+                        participant_ids=members[step[3] % 3 :: 2],
+                    ).id
+                )
+            elif kind == "void" and (a := pick(activities, step[2])):
+                ledger.void_activity(ctx, a, effective_on=day, reason="误录")
+            elif kind == "star":
+                ledger.award_station_star(
+                    ctx, effective_on=day, org_id=station, level=step[2], awarding_body="市局"
+                )
+            elif kind == "mobile" and (m := pick(members, step[2])):
+                ledger.transfer_member_relationship(
+                    ctx, m, effective_on=day, to_org_name="温州市某镇党委", affiliation="mobile"
+                )
+                ledger.register_mobile_round(
+                    ctx, effective_on=day, member_id=m, year=day.year, business_org_id=orgs[0]
+                )
         except errors.DomainError:
             pass
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     steps=st.lists(STEP, min_size=1, max_size=14),
     cut=st.floats(min_value=0, max_value=1),
@@ -207,8 +246,8 @@ def oracle(ledger: Ledger, known: int, as_of: date, region: str | None) -> dict[
             total[bucket] += 1
     categories: dict[str, int] = {}
     for s in states:
-        if isinstance(s, Member):
-            home = orgs.get(s.relationship_org_id or s.life_org_ids[0])
+        if isinstance(s, Member) and not s.has_left:
+            home = orgs.get(s.relationship_org_id or next(iter(s.life_org_ids), None))
             if home is not None and home.region_code.startswith(prefix):
                 categories[s.category] = categories.get(s.category, 0) + 1
     return {"total": total, "categories": categories}
