@@ -4,6 +4,7 @@ tests) build them from settings, so importing this module connects to nothing.""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from api import problems
 from api.deps import Parts
@@ -61,5 +62,8 @@ def create_app(parts: Parts) -> FastAPI:
         history,
         health,
     ):
+        for route in module.router.routes:  # each route's one-line docstring is its OpenAPI summary
+            if isinstance(route, APIRoute) and route.description and not route.summary:
+                route.summary = " ".join(route.description.strip().split("\n\n")[0].split()).rstrip(".")
         app.include_router(module.router)
     return app
