@@ -7,6 +7,7 @@ The read tables live in the same database, written through SQLAlchemy.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,8 +174,11 @@ def build(settings: Settings | None = None) -> Container:
 def projections_for(ledger: Ledger) -> list[Projection]:
     """Every projection, the audit index first (it maps moments to positions for the others)."""
 
-    def history(aggregate_id: UUID, version: int) -> list[Any]:
-        return list(ledger.events.get(aggregate_id, lte=version))
+    @functools.lru_cache(maxsize=4096)
+    def history(aggregate_id: UUID, version: int) -> tuple[Any, ...]:
+        # Stored events never change, so an aggregate's history up to a version can be shared by
+        # every projection that handles the same event (one store read instead of one each).
+        return tuple(ledger.events.get(aggregate_id, lte=version))
 
     return [
         AuditProjection(),
