@@ -22,13 +22,16 @@ from uuid import UUID, uuid5
 from domain.application import Ledger
 from domain.envelope import CommandContext
 from domain.values import (
+    ActivityType,
     Affiliation,
     Distribution,
     EntityKind,
     EntityStatus,
     Formation,
+    MarketScope,
     MemberCategory,
     OrgKind,
+    StandardisationCriterion,
     credit_code_check_char,
 )
 
@@ -52,6 +55,8 @@ WORK_COVERED_MARKETS = 5
 ENTERPRISES_WITH_ORG = 6
 UNCOVERED_BUSINESSES = 60
 SUSPENDED_BUSINESSES = 4
+STANDARDISED_MARKETS = 13  # source 001: 13 markets standardised
+DEMO_YEAR = 2025
 
 _ORG_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _NS = UUID("6f1d3c2a-4b5e-4d7f-8a9b-0c1d2e3f4a5b")
@@ -172,13 +177,13 @@ class _Demo:
         relationship_name: str,
         distribution: Distribution,
         entity_id: UUID | None,
-    ) -> None:
+    ) -> UUID:
         form_date = self.day(180, 500)
         probationary = self.rng.random() < 0.08
         admitted = form_date - timedelta(
             days=self.rng.randrange(30, 300) if probationary else self.rng.randrange(400, 9000)
         )
-        self.ledger.register_member(
+        result = self.ledger.register_member(
             self.ctx,
             effective_on=form_date,
             unit_name=unit,
@@ -200,6 +205,7 @@ class _Demo:
         )
         self.summary.members += 1
         self._tick()
+        return result.id
 
     def run(self) -> DemoSummary:
         rng = self.rng
@@ -255,6 +261,9 @@ class _Demo:
             self.summary.joint_covered += size
         self.summary.market_organizations = len(market_orgs)
 
+        members_of: dict[UUID, list[UUID]] = {}
+        mobile: list[tuple[UUID, UUID, str]] = []  # (member, business-place organisation, relationship)
+
         # 501 members among the market organisations: 隶属, 属地 and 流动 (R2.1, R2.2).
         for n in range(MARKET_MEMBERS):
             org, unit, entity, county = market_orgs[n % len(market_orgs)]
@@ -273,9 +282,12 @@ class _Demo:
                     None,
                     rng.choice(["温州市某镇党委", "阜阳市某村党支部", "金华市某社区党委"]),
                 )
-            self.member(
+            member = self.member(
                 unit, org, affiliation, rel, rel_name, Distribution.MARKET_INDIVIDUAL_BUSINESS, entity
             )
+            members_of.setdefault(org, []).append(member)
+            if affiliation == Affiliation.MOBILE:
+                mobile.append((member, org, rel_name))
             self.summary.market_members += 1
 
         # Markets with no organisation: some reached by the station's guidance officer.
@@ -365,7 +377,87 @@ class _Demo:
                 )
                 self.summary.suspended += 1
                 self._tick()
+        self.year_of_work(market_orgs, members_of, mobile, list(stations.values()))
         return self.summary
+
+    def year_of_work(
+        self,
+        market_orgs: list[tuple[UUID, str, UUID, str]],
+        members_of: dict[UUID, list[UUID]],
+        mobile: list[tuple[UUID, UUID, str]],
+        stations: list[UUID],
+    ) -> None:
+        """2025 so far: themed party days and trainings (R7, R10), the mobile-member chain (R6), star
+        stations (R9.1) and the 13 standardised markets of source 001 (R4)."""
+        rng, ctx, year = self.rng, self.ctx, DEMO_YEAR
+        for n, (org, _, _, _) in enumerate(market_orgs):
+            attendees = members_of.get(org, [])
+            months = range(1, 10) if n % 2 == 0 else sorted(rng.sample(range(1, 10), 5))
+            for month in months:
+                self.ledger.hold_activity(
+                    ctx, effective_on=date(year, month, rng.randint(1, 28)), org_id=org,
+                    activity_type=ActivityType.THEMED_PARTY_DAY, topic=f"{month}月主题党日", host="支部书记",
+                    participant_ids=[m for m in attendees if rng.random() < 0.8],
+                )  # fmt: skip
+                self._tick()
+            for month in (3, 9):
+                self.ledger.hold_activity(
+                    ctx, effective_on=date(year, month, rng.randint(1, 28)), org_id=org,
+                    activity_type=ActivityType.TRAINING, topic="党员集中培训", host="个私协会",
+                    participant_ids=[m for m in attendees if rng.random() < 0.9],
+                )  # fmt: skip
+                self._tick()
+        for n, (member, org, relationship) in enumerate(mobile):
+            registered = self.ledger.register_mobile_round(
+                ctx, effective_on=date(year, 2, 10), member_id=member, year=year, business_org_id=org
+            ).id
+            self._tick()
+            if n % 5 == 4:
+                continue  # still waiting for the relationship organisation
+            self.ledger.confirm_mobile_identity(
+                ctx, registered, effective_on=date(year, 3, 5), certificate_ref=f"证明{year}-{n:03d}",
+                confirming_org_name=relationship,
+            )  # fmt: skip
+            self.ledger.file_mobile_activities(
+                ctx, registered, effective_on=date(year, 9, 30),
+                activities=[{"on": date(year, 6, 15), "description": "参加主题党日"}],
+            )  # fmt: skip
+            self._tick()
+            if n % 5 < 2:
+                self.ledger.issue_mobile_feedback(
+                    ctx, registered, effective_on=date(year, 10, 20), assessment="表现良好",
+                    secretary_name="支部书记", feedback_form_ref=f"反馈表{n:03d}", letter_ref=f"函{n:03d}",
+                )  # fmt: skip
+                if n % 5 == 0:
+                    self.ledger.return_mobile_receipt(
+                        ctx, registered, effective_on=date(year, 11, 10), archive_ref=f"回执{n:03d}"
+                    )
+                self._tick()
+        for station, level in zip(stations, (5, 5, 4, 4, 3, 3), strict=False):
+            self.ledger.award_station_star(
+                ctx,
+                effective_on=date(year - 1, 12, 20),
+                org_id=station,
+                level=level,
+                awarding_body="嘉兴市市场监管局",
+            )
+            self._tick()
+        for n, (_, _, entity, _) in enumerate(market_orgs[: STANDARDISED_MARKETS + 3]):
+            farmers = self.ledger.get_entity(entity).kind == EntityKind.FARMERS_MARKET
+            scope = MarketScope.COUNTY_CENTRAL_FARMERS if farmers else MarketScope.REGIONAL_KEY
+            enrolled = self.ledger.enroll_market_standardisation(
+                ctx, effective_on=date(year, 1, 15), entity_id=entity, scope=scope
+            ).id
+            criteria = list(StandardisationCriterion)
+            for criterion in criteria if n < STANDARDISED_MARKETS else criteria[:4]:
+                self.ledger.record_market_criterion_met(
+                    ctx, enrolled, effective_on=date(year, 10, 10), criterion=criterion,
+                    evidence="现场核查", evidence_on=date(year, 10, 9),
+                    training_dates=[date(year, 3, 20), date(year, 9, 18)]
+                    if criterion == StandardisationCriterion.EDUCATION else None,
+                    party_affairs_workers=2 if criterion == StandardisationCriterion.GUARANTEES else None,
+                )  # fmt: skip
+            self._tick()
 
 
 def load_demo(ledger: Ledger, seed: int = 2018, progress: Callable[[int], None] | None = None) -> DemoSummary:
