@@ -228,9 +228,12 @@ def call(
     ``dangjian call POST /members --data @form.json``.
     """
     import json
+    import warnings
     from pathlib import Path
 
-    from fastapi.testclient import TestClient
+    with warnings.catch_warnings():  # starlette's notice about httpx is for test suites, not officers
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
 
     from api.main import create_app
 
