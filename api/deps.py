@@ -15,6 +15,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy import Connection, Engine
 
 from api.schemas.common import CommandAccepted
+from domain import errors
 from domain.application import CommandResult, Ledger
 from domain.envelope import CommandContext
 from projections.audit import AuditView, naive_utc
@@ -122,6 +123,12 @@ def wait_for_min_position(
 ) -> None:
     """Read-your-writes: with ``min_position`` a read waits a bounded time for the projections,
     then answers 503 with Retry-After."""
+    if min_position is not None and min_position > parts.runner.head():
+        raise errors.RuleViolation(
+            f"min_position {min_position} lies beyond the last recorded event",
+            field="min_position",
+            rule="R3",
+        )
     if min_position is not None and not parts.runner.wait_for(min_position, parts.read_wait_seconds):
         raise HTTPException(
             503, f"the read side has not reached position {min_position} yet", headers={"Retry-After": "1"}

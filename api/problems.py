@@ -6,6 +6,7 @@ Body: ``type``, ``title``, ``status``, ``detail``, ``instance`` and ``errors``, 
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -153,7 +154,7 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(
             exc.status_code,
-            str(exc.detail) if exc.status_code != 404 else "Not found",
+            HTTPStatus(exc.status_code).phrase,
             str(exc.detail),
             request,
             headers=getattr(exc, "headers", None),
