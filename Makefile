@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test lint demo rebuild clean
+.PHONY: install run test lint demo rebuild clean bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ demo: install
 
 rebuild: install
 	$(BIN)/dangjian rebuild
+
+# Benchmarks (issue #6) on PostgreSQL: each run in fresh schemas, dropped after; writes docs/BENCHMARKS.md.
+SCALE ?= 0.001
+BENCH_SECONDS ?= 10
+BENCH_DATABASE_URL ?= postgresql://root@127.0.0.1:5432/test
+bench: install  ## measure P1-P7 at SCALE (default 0.001; SCALE=0.01 takes about 10 minutes on 2 cores)
+	$(BIN)/python -m bench.run --scale $(SCALE) --seconds $(BENCH_SECONDS) --database-url $(BENCH_DATABASE_URL)
 
 clean:
 	rm -rf var .pytest_cache

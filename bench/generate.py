@@ -1,0 +1,852 @@
+"""A deterministic, seedable synthetic province for benchmarks (issue #6, item 1).
+
+One parameter sets the size: ``--scale``. At 1.0 the province has 1,000,000 market entities and
+more than 10 million events; 0.001 is a county-sized data set of about 1,000 entities. For the same
+``--scale`` and ``--seed`` the commands, their arguments and the aggregate ids are the same on every
+run (only the recorded moments differ).
+
+What it records, per county, in roughly chronological order of business date:
+
+- regions: a province (330000), its cities and counties, two market-supervision stations
+  (市场监管所) per county; a provincial association organisation, one per city, a branch association
+  per county, an agency branch per city, a station branch per station;
+- market entities of every kind (individual businesses, micro and internet enterprises, farmers',
+  commodity and professional markets), registered 2010-2020;
+- organisations set up standalone (markets and enterprises) and jointly (2-5 individual
+  businesses), street-block branches and station branches that reach entities by a guidance officer
+  (work coverage), all in 2021;
+- members of every affiliation (隶属, 属地, 流动) and category (full, probationary), with probation
+  completed a year later;
+- several years (2022 to mid-2026) of activities with attendance, a few attendance corrections;
+- relationship transfers (letter issued and accepted), mobile-member rounds through all five steps
+  (2022-2025), strongest-branch ratings with the four evaluations, application, decision and award;
+- entity status changes (suspended, deregistered), corrections of entities and members, and late
+  entries (members and activities recorded last with business dates years earlier).
+
+Two ways of recording, the same commands either way:
+
+- ``commands`` (default below scale 0.005): the plain ``Ledger``: every command loads its
+  aggregates from PostgreSQL, checks every rule and saves in its own transaction. This is the
+  correctness path: exactly what the API does.
+- ``bulk`` (default from 0.005 up): ``BulkLedger`` runs the very same command methods (every rule of
+  the aggregates and of the commands) against a write-behind cache of the aggregates it has
+  touched, and saves up to 1,000 touched aggregates per transaction with ``Ledger.save``. It is
+  only meant for an empty store written by one process: a rejected command stops the load (the
+  aggregates it touched may already be changed in memory), and an aggregate's optimistic
+  concurrency check happens at the flush. The generator never issues a command that breaks a rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain import errors
+from domain.application import CommandResult, Ledger
+from domain.envelope import CommandContext
+from domain.values import (
+    ActivityType,
+    Affiliation,
+    Distribution,
+    EntityKind,
+    EntityStatus,
+    EvaluationKind,
+    Formation,
+    MemberCategory,
+    OrgKind,
+    OrgRating,
+    RatingLevel,
+    SocialResult,
+    TransferScope,
+    credit_code_check_char,
+)
+
+PROVINCE = "330000"
+CITIES = ("3301", "3302", "3303", "3304", "3305", "3306", "3307", "3308", "3309", "3310", "3311")
+ENTITIES_AT_SCALE_1 = 1_000_000
+BULK_FROM_SCALE = 0.005
+AS_OF = date(2026, 6, 30)
+"""The half-year cut-off the benchmarks query (R3)."""
+
+_NS = UUID("0b9f6c1e-3d2a-4e8f-9a7b-5c4d3e2f1a0b")
+_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华平刚桂兰玉兵建国志红霞峰"
+_INDUSTRIES = ("食品销售", "农副产品", "服装鞋帽", "五金建材", "餐饮服务", "日用百货", "电子商务", "美容美发")
+_KINDS = (
+    (EntityKind.INDIVIDUAL_BUSINESS, 0.72),
+    (EntityKind.MICRO_ENTERPRISE, 0.18),
+    (EntityKind.INTERNET_ENTERPRISE, 0.02),
+    (EntityKind.FARMERS_MARKET, 0.03),
+    (EntityKind.COMMODITY_MARKET, 0.03),
+    (EntityKind.PROFESSIONAL_MARKET, 0.02),
+)
+_MARKETS = {EntityKind.FARMERS_MARKET, EntityKind.COMMODITY_MARKET, EntityKind.PROFESSIONAL_MARKET}
+_ACTIVITY_TYPES = (
+    ActivityType.THEMED_PARTY_DAY,
+    ActivityType.BRANCH_GENERAL_MEETING,
+    ActivityType.PARTY_LECTURE,
+    ActivityType.BRANCH_COMMITTEE_MEETING,
+    ActivityType.PARTY_GROUP_MEETING,
+    ActivityType.TRAINING,
+    ActivityType.VOLUNTEER_SERVICE,
+    ActivityType.HEART_TO_HEART_TALK,
+)
+ACTIVITY_YEARS = (2022, 2023, 2024, 2025, 2026)
+ROUND_YEARS = (2022, 2023, 2024, 2025)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The sizes that follow from one scale."""
+
+    scale: float
+    entities: int
+    counties: int
+    cities: int
+
+    @classmethod
+    def of(cls, scale: float) -> Shape:
+        if scale <= 0:
+            raise ValueError("scale must be positive")
+        entities = max(20, round(ENTITIES_AT_SCALE_1 * scale))
+        counties = max(2, min(90, round(math.sqrt(entities) / 11)))
+        return cls(scale, entities, counties, min(len(CITIES), math.ceil(counties / 8)))
+
+    def county_codes(self) -> list[tuple[str, str]]:
+        """(city code, county code) for every county, spread over the cities."""
+        out = []
+        for i in range(self.counties):
+            city = CITIES[i % self.cities]
+            out.append((city + "00", f"{city}{i // self.cities + 1:02d}"))
+        return out
+
+
+@dataclass
+class Summary:
+    scale: float
+    seed: int
+    mode: str
+    entities: int = 0
+    organizations: int = 0
+    members: int = 0
+    commands: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    regions: list[str] = field(default_factory=list)
+    """The city codes, first the largest: the regions a benchmark queries."""
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+class _CachedRepository:
+    """The repository as ``BulkLedger`` sees it: the aggregates it touched, else the store."""
+
+    cache = None  # no eventsourcing repository cache: ``Application._record`` skips it
+    fastforward = False
+
+    def __init__(self, inner: Any, touched: dict[UUID, Any]) -> None:
+        self.inner = inner
+        self.touched = touched
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        if not kwargs and aggregate_id in self.touched:
+            return self.touched[aggregate_id]
+        aggregate = self.inner.get(aggregate_id, **kwargs)
+        if not kwargs:
+            self.touched[aggregate_id] = aggregate
+        return aggregate
+
+    def __contains__(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self.touched:
+            return True
+        try:
+            self.inner.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+
+class BulkLedger(Ledger):
+    """The ledger's commands, saved in batches: see the module docstring (``bulk``)."""
+
+    name = "Ledger"  # the same event table as the ``Ledger``
+
+    def __init__(self, env: dict[str, str], batch: int = 1000, keep: int = 200_000) -> None:
+        super().__init__(env)
+        self.batch = batch
+        self.keep = keep
+        self._touched: dict[UUID, Any] = {}
+        self._dirty: dict[UUID, Any] = {}
+        self._bulk_repository = _CachedRepository(super().repository, self._touched)
+        self.saved_events = 0
+        self.transactions = 0
+
+    @property
+    def repository(self) -> Any:
+        return self._bulk_repository
+
+    def _commit(
+        self, subject: UUID, *aggregates: Any, on_conflict: errors.DomainError | None = None
+    ) -> CommandResult:
+        for aggregate in aggregates:
+            self._touched[aggregate.id] = aggregate
+            self._dirty[aggregate.id] = aggregate
+        if len(self._dirty) >= self.batch:
+            self.flush()
+        return CommandResult(subject, 0)
+
+    def flush(self) -> None:
+        """Save every touched aggregate with new events in one transaction."""
+        if self._dirty:
+            recordings = self.save(*self._dirty.values())
+            self.saved_events += len(recordings)
+            self.transactions += 1
+            self._dirty.clear()
+        if len(self._touched) > self.keep:  # bounded memory: reload from the store when needed
+            self._touched.clear()
+
+
+def event_count(ledger: Ledger) -> int:
+    return ledger.recorder.max_notification_id() or 0
+
+
+class _Generator:
+    def __init__(self, ledger: Ledger, shape: Shape, seed: int, progress: Callable[[str], None] | None):
+        self.ledger = ledger
+        self.shape = shape
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.ctx = CommandContext.new("bench")
+        self.late_ctx = CommandContext.new("bench-late-entry")
+        self.progress = progress
+        self.counts: dict[str, int] = {}
+        self.serial = 0
+        self.codes: set[str] = set()
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def id(self, *parts: object) -> UUID:
+        return uuid5(_NS, "/".join(map(str, (self.seed, *parts))))
+
+    def run_command(self, label: str, fn: Callable[..., CommandResult], /, *args: Any, **kwargs: Any) -> UUID:
+        result = fn(*args, **kwargs)
+        self.counts[label] = self.counts.get(label, 0) + 1
+        return result.id
+
+    def day(self, start: date, end: date) -> date:
+        return start + timedelta(days=self.rng.randrange(0, max(1, (end - start).days)))
+
+    def person(self) -> str:
+        rng = self.rng
+        return rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.randint(1, 2)))
+
+    def mobile(self) -> str:
+        rng = self.rng
+        return "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+
+    def credit_code(self, county: str, individual: bool) -> str:
+        while True:
+            head = ("92" if individual else "91") + county
+            body = "".join(self.rng.choice(_ALPHABET) for _ in range(9))
+            code = head + body + credit_code_check_char(head + body)
+            if code not in self.codes:
+                self.codes.add(code)
+                return code
+
+    def kind(self) -> EntityKind:
+        roll, acc = self.rng.random(), 0.0
+        for kind, share in _KINDS:
+            acc += share
+            if roll < acc:
+                return kind
+        return EntityKind.INDIVIDUAL_BUSINESS
+
+    # --- the province ----------------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        L, ctx = self.ledger, self.ctx
+        founded = date(2020, 3, 1)
+        province = self.run_command(
+            "establish_organization",
+            L.establish_organization,
+            ctx,
+            effective_on=founded,
+            name="浙江省个私协会党委",
+            kind=OrgKind.ASSOCIATION,
+            formation=Formation.REGIONAL,
+            region_code=PROVINCE,
+            entity_ids=[],
+            id=self.id("org", "province"),
+        )
+        cities: dict[str, UUID] = {}
+        for city, _ in self.shape.county_codes():
+            if city in cities:
+                continue
+            cities[city] = self.run_command(
+                "establish_organization",
+                L.establish_organization,
+                ctx,
+                effective_on=founded + timedelta(days=30),
+                name=f"{city}市个私协会党委",
+                kind=OrgKind.ASSOCIATION,
+                formation=Formation.REGIONAL,
+                region_code=city,
+                entity_ids=[],
+                parent_id=province,
+                id=self.id("org", city, "association"),
+            )
+            self.run_command(
+                "establish_organization",
+                L.establish_organization,
+                ctx,
+                effective_on=founded + timedelta(days=30),
+                name=f"{city}市市场监管局机关党支部",
+                kind=OrgKind.AGENCY_BRANCH,
+                formation=Formation.REGIONAL,
+                region_code=city,
+                entity_ids=[],
+                id=self.id("org", city, "agency"),
+            )
+        counties = self.shape.county_codes()
+        per_county = self.shape.entities // len(counties)
+        extra = self.shape.entities - per_county * len(counties)
+        for i, (city, county) in enumerate(counties):
+            self.county(city, county, cities[city], per_county + (1 if i < extra else 0))
+            if self.progress:
+                self.progress(f"county {i + 1}/{len(counties)} ({county})")
+        if isinstance(L, BulkLedger):
+            L.flush()
+        summary = Summary(self.shape.scale, self.seed, "bulk" if isinstance(L, BulkLedger) else "commands")
+        summary.counts = dict(sorted(self.counts.items()))
+        summary.commands = sum(self.counts.values())
+        summary.entities = self.counts.get("register_entity", 0)
+        summary.organizations = self.counts.get("establish_organization", 0)
+        summary.members = self.counts.get("register_member", 0)
+        summary.regions = list(dict.fromkeys(c for c, _ in counties))
+        return summary
+
+    def county(self, city: str, county: str, city_org: UUID, n: int) -> None:
+        L, ctx, rng = self.ledger, self.ctx, self.rng
+        cmd = self.run_command
+        setup = date(2021, 1, 10)
+        branch = cmd(
+            "establish_organization",
+            L.establish_organization,
+            ctx,
+            effective_on=setup,
+            name=f"{county}个私协会分会党支部",
+            kind=OrgKind.BRANCH_ASSOCIATION,
+            formation=Formation.REGIONAL,
+            region_code=county,
+            entity_ids=[],
+            parent_id=city_org,
+            id=self.id("org", county, "branch"),
+        )
+        stations = [f"{county}第{k + 1}市场监管所" for k in range(2)]
+        station_orgs = [
+            cmd(
+                "establish_organization",
+                L.establish_organization,
+                ctx,
+                effective_on=setup,
+                name=f"{s}党支部",
+                kind=OrgKind.STATION_BRANCH,
+                formation=Formation.REGIONAL,
+                region_code=county,
+                entity_ids=[],
+                id=self.id("org", s),
+            )
+            for s in stations
+        ]
+
+        # Market entities, registered 2010-2020.
+        entities: list[tuple[UUID, EntityKind]] = []
+        industries: dict[UUID, str] = {}
+        for k in range(n):
+            kind = self.kind()
+            industry = "商品交易市场" if kind in _MARKETS else rng.choice(_INDUSTRIES)
+            entity = cmd(
+                "register_entity",
+                L.register_entity,
+                ctx,
+                effective_on=self.day(date(2010, 1, 1), date(2020, 12, 31)),
+                credit_code=self.credit_code(county, kind == EntityKind.INDIVIDUAL_BUSINESS),
+                name=f"{county}{industry}{k + 1:06d}",
+                kind=kind,
+                industry=industry,
+                region_code=county,
+                station=stations[k % 2],
+            )
+            entities.append((entity, kind))
+            industries[entity] = industry
+
+        # Organisations in 2021: standalone, joint, street blocks; work coverage by guidance officers.
+        orgs: list[UUID] = []
+        standalone: list[UUID] = []
+        covered: set[UUID] = set()
+        singles = []
+        for entity, kind in entities:
+            share = 0.6 if kind in _MARKETS else 0.3 if kind == EntityKind.INTERNET_ENTERPRISE else 0.15
+            if kind != EntityKind.INDIVIDUAL_BUSINESS and rng.random() < share:
+                org_kind = OrgKind.MARKET if kind in _MARKETS else OrgKind.ENTERPRISE
+                org = cmd(
+                    "establish_organization",
+                    L.establish_organization,
+                    ctx,
+                    effective_on=self.day(date(2021, 1, 15), date(2021, 6, 30)),
+                    name=f"{county}党支部{len(orgs) + 1:05d}",
+                    kind=org_kind,
+                    formation=Formation.STANDALONE,
+                    region_code=county,
+                    entity_ids=[entity],
+                    parent_id=branch,
+                    id=self.id("org", county, "standalone", len(orgs)),
+                )
+                orgs.append(org)
+                standalone.append(org)
+                covered.add(entity)
+            elif kind == EntityKind.INDIVIDUAL_BUSINESS:
+                singles.append(entity)
+        joint_pool = [e for e in singles if rng.random() < 0.04]
+        while len(joint_pool) >= 2:
+            size = min(len(joint_pool), rng.randint(2, 5))
+            if len(joint_pool) - size == 1:
+                size += 1 if size < 5 else -1
+            group, joint_pool = joint_pool[:size], joint_pool[size:]
+            org = cmd(
+                "establish_organization",
+                L.establish_organization,
+                ctx,
+                effective_on=self.day(date(2021, 1, 15), date(2021, 6, 30)),
+                name=f"{county}联合党支部{len(orgs) + 1:05d}",
+                kind=OrgKind.MARKET,
+                formation=Formation.JOINT,
+                region_code=county,
+                entity_ids=group,
+                parent_id=branch,
+                id=self.id("org", county, "joint", len(orgs)),
+            )
+            orgs.append(org)
+            covered.update(group)
+        uncovered = [e for e, _ in entities if e not in covered]
+        rng.shuffle(uncovered)
+        blocks = max(1, n // 400)
+        for b in range(blocks):
+            block = cmd(
+                "establish_organization",
+                L.establish_organization,
+                ctx,
+                effective_on=date(2021, 7, 1),
+                name=f"{county}街区党支部{b + 1:03d}",
+                kind=OrgKind.STREET_BLOCK,
+                formation=Formation.REGIONAL,
+                region_code=county,
+                entity_ids=[],
+                parent_id=branch,
+                id=self.id("org", county, "block", b),
+            )
+            orgs.append(block)
+            reached, uncovered = uncovered[:100], uncovered[100:]
+            if reached:
+                cmd(
+                    "assign_guidance_officer",
+                    L.assign_guidance_officer,
+                    ctx,
+                    block,
+                    effective_on=date(2021, 8, 1),
+                    officer=f"街区指导员{self.person()}",
+                    entity_ids=reached,
+                )
+        for s, station_org in enumerate(station_orgs):
+            reached, uncovered = uncovered[: max(1, n // 40)], uncovered[max(1, n // 40) :]
+            if reached:
+                cmd(
+                    "assign_guidance_officer",
+                    L.assign_guidance_officer,
+                    ctx,
+                    station_org,
+                    effective_on=date(2021, 9, 1),
+                    officer=f"所指导员{s + 1}{self.person()}",
+                    entity_ids=reached,
+                )
+
+        # Members, registered in the second half of 2021; one organisational-life organisation each.
+        members_of: dict[UUID, list[UUID]] = {o: [] for o in orgs}
+        mobile: list[tuple[UUID, UUID]] = []  # (member, business-place organisation)
+        locals_: list[UUID] = []
+        for o_index, org in enumerate(orgs):
+            for m in range(rng.randint(4, 16)):
+                member, affiliation, probation = self.member(county, org, branch, o_index, m)
+                members_of[org].append(member)
+                if affiliation == Affiliation.MOBILE:
+                    mobile.append((member, org))
+                elif affiliation == Affiliation.LOCAL:
+                    locals_.append(member)
+                if probation is not None and rng.random() < 0.9:
+                    cmd("complete_probation", L.complete_probation, ctx, member, effective_on=probation)
+
+        # Activities: 2022 to June 2026, about ten a year per organisation, with attendance.
+        activities: list[tuple[UUID, list[UUID], UUID]] = []
+        for org in orgs:
+            present = members_of[org]
+            if not present:
+                continue
+            for year in ACTIVITY_YEARS:
+                months = range(1, 7) if year == AS_OF.year else range(1, 13)
+                for month in months:
+                    if rng.random() < 0.05:
+                        continue
+                    held = date(year, month, rng.randint(1, 28))
+                    participants = rng.sample(present, min(len(present), rng.randint(2, 8)))
+                    activity = cmd(
+                        "hold_activity",
+                        L.hold_activity,
+                        ctx,
+                        effective_on=held,
+                        org_id=org,
+                        activity_type=_ACTIVITY_TYPES[month % len(_ACTIVITY_TYPES)],
+                        topic=f"{year}年{month}月组织生活",
+                        host=self.person(),
+                        participant_ids=participants,
+                        id=self.id("activity", org, year, month),
+                    )
+                    if rng.random() < 0.02:
+                        activities.append((activity, participants, org))
+        for activity, participants, org in activities:  # attendance corrections (R1.3)
+            corrected = list(dict.fromkeys([*participants[:-1], *members_of[org][:1]]))
+            if corrected != list(dict.fromkeys(participants)):
+                cmd(
+                    "correct_activity_attendance",
+                    L.correct_activity_attendance,
+                    ctx,
+                    activity,
+                    effective_on=date(2026, 7, 15),
+                    participant_ids=corrected,
+                    reason="补录签到",
+                )
+
+        # Relationship transfers: a local member's relationship moves to the branch association.
+        for t, member in enumerate(locals_):
+            if rng.random() >= 0.06:
+                continue
+            issued = self.day(date(2023, 1, 1), date(2025, 12, 1))
+            letter = cmd(
+                "issue_transfer_letter",
+                L.issue_transfer_letter,
+                ctx,
+                effective_on=issued,
+                member_id=member,
+                letter_number=f"浙{county}转{t:06d}",
+                stub_ref=f"存根{t:06d}",
+                receipt_ref=f"回执{t:06d}",
+                scope=TransferScope.SAME_CITY,
+                to_org_id=branch,
+                id=self.id("letter", member),
+            )
+            cmd(
+                "accept_transfer_letter",
+                L.accept_transfer_letter,
+                ctx,
+                letter,
+                effective_on=issued + timedelta(days=rng.randint(1, 9)),
+                affiliation=Affiliation.SUBORDINATE,
+            )
+
+        # Mobile-member rounds (R6), all five steps, 2022-2025.
+        for member, org in mobile:
+            for year in ROUND_YEARS:
+                rid = cmd(
+                    "register_mobile_round",
+                    L.register_mobile_round,
+                    ctx,
+                    effective_on=date(year, 3, rng.randint(1, 28)),
+                    member_id=member,
+                    year=year,
+                    business_org_id=org,
+                )
+                cmd(
+                    "confirm_mobile_identity",
+                    L.confirm_mobile_identity,
+                    ctx,
+                    rid,
+                    effective_on=date(year, 4, rng.randint(1, 28)),
+                    certificate_ref=f"证明{year}-{rid.hex[:8]}",
+                )
+                cmd(
+                    "file_mobile_activities",
+                    L.file_mobile_activities,
+                    ctx,
+                    rid,
+                    effective_on=date(year, 7, 1),
+                    activities=[{"on": date(year, 5, 20), "description": "主题党日"}],
+                )
+                cmd(
+                    "issue_mobile_feedback",
+                    L.issue_mobile_feedback,
+                    ctx,
+                    rid,
+                    effective_on=date(year, 10, rng.randint(1, 28)),
+                    assessment="表现良好",
+                    secretary_name=self.person(),
+                    feedback_form_ref=f"反馈{year}-{rid.hex[:8]}",
+                    letter_ref=f"函{year}-{rid.hex[:8]}",
+                )
+                if rng.random() < 0.9:
+                    cmd(
+                        "return_mobile_receipt",
+                        L.return_mobile_receipt,
+                        ctx,
+                        rid,
+                        effective_on=date(year, 11, rng.randint(1, 28)),
+                        archive_ref=f"档{year}-{rid.hex[:8]}",
+                    )
+
+        # Strongest-branch ratings (R11): the four evaluations, application, decision, award.
+        for org in standalone:
+            for year in ROUND_YEARS:
+                if rng.random() >= 0.3:
+                    continue
+                rating = cmd(
+                    "start_strongest_branch_rating",
+                    L.start_strongest_branch_rating,
+                    ctx,
+                    effective_on=date(year, 2, rng.randint(1, 28)),
+                    org_id=org,
+                    year=year,
+                )
+                evaluate = date(year, 10, rng.randint(1, 20))
+                excellent = rng.choice((8, 9, 10))  # R11.4: 90% qualifies
+                for kind, values in (
+                    (EvaluationKind.ORGANIZATION, {"rating": OrgRating.EXCELLENT}),
+                    (EvaluationKind.MEMBERS, {"participants": 10, "excellent": excellent}),
+                    (EvaluationKind.MASS, {"respondents": 50, "dissatisfied": 1, "verified": True}),
+                    (EvaluationKind.SOCIAL, {"result": SocialResult.CLEAN}),
+                ):
+                    cmd(
+                        "record_strongest_branch_evaluation",
+                        L.record_strongest_branch_evaluation,
+                        ctx,
+                        rating,
+                        effective_on=evaluate,
+                        kind=kind,
+                        **values,
+                    )
+                if excellent < 9 or rng.random() < 0.2:
+                    continue  # not qualifying, or never applied
+                cmd(
+                    "apply_strongest_branch",
+                    L.apply_strongest_branch,
+                    ctx,
+                    rating,
+                    effective_on=date(year, 11, 1),
+                    level=RatingLevel.AGENCY_COMMITTEE,
+                    to_body=f"{city}机关党委",
+                )
+                cmd(
+                    "decide_strongest_branch",
+                    L.decide_strongest_branch,
+                    ctx,
+                    rating,
+                    effective_on=date(year, 11, 20),
+                    level=RatingLevel.AGENCY_COMMITTEE,
+                    passed=True,
+                )
+                cmd(
+                    "award_strongest_branch",
+                    L.award_strongest_branch,
+                    ctx,
+                    rating,
+                    effective_on=date(year, 12, 10),
+                    start_year=year,
+                    end_year=year + 2,
+                )
+
+        # Corrections of entities (R1.3).
+        for entity, _ in entities:
+            if rng.random() < 0.03:
+                cmd(
+                    "correct_entity",
+                    L.correct_entity,
+                    ctx,
+                    entity,
+                    effective_on=self.day(date(2021, 1, 1), date(2026, 6, 1)),
+                    changes={"industry": rng.choice([i for i in _INDUSTRIES if i != industries[entity]])},
+                    reason="登记信息更正",
+                )
+        # Status changes, after the corrections (uncovered entities only).
+        for entity in uncovered:
+            roll = rng.random()
+            if roll < 0.04:
+                cmd(
+                    "change_entity_status",
+                    L.change_entity_status,
+                    ctx,
+                    entity,
+                    effective_on=self.day(date(2022, 1, 1), date(2026, 6, 1)),
+                    status=EntityStatus.SUSPENDED,
+                    reason="停歇业",
+                )
+            elif roll < 0.05:
+                cmd(
+                    "change_entity_status",
+                    L.change_entity_status,
+                    ctx,
+                    entity,
+                    effective_on=self.day(date(2022, 1, 1), date(2026, 6, 1)),
+                    status=EntityStatus.DEREGISTERED,
+                    reason="注销",
+                )
+        for org_members in members_of.values():
+            for member in org_members:
+                if rng.random() < 0.03:
+                    cmd(
+                        "correct_member",
+                        L.correct_member,
+                        ctx,
+                        member,
+                        effective_on=date(2026, 7, 1),
+                        changes={"mobile": self.mobile()},
+                        reason="手机号更正",
+                    )
+
+        # Late entries: members and activities recorded last, dated years back (R1.3).
+        for o_index, org in enumerate(orgs):
+            if rng.random() < 0.1:
+                member, _, _ = self.member(county, org, branch, o_index, 100, late=True)
+                members_of[org].append(member)
+            if rng.random() < 0.1 and members_of[org]:
+                cmd(
+                    "hold_activity",
+                    L.hold_activity,
+                    self.late_ctx,
+                    effective_on=date(2022, 12, 30),
+                    org_id=org,
+                    activity_type=ActivityType.ORGANIZATIONAL_LIFE_MEETING,
+                    topic="2022年度组织生活会(补录)",
+                    host=self.person(),
+                    participant_ids=members_of[org][:5],
+                    id=self.id("activity", org, "late"),
+                )
+
+    def member(
+        self, county: str, org: UUID, branch: UUID, o_index: int, m: int, late: bool = False
+    ) -> tuple[UUID, Affiliation, date | None]:
+        """Register one member; return (id, affiliation, the earliest 转正 date if probationary)."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.5:
+            affiliation, rel, rel_name = Affiliation.SUBORDINATE, branch, ""
+        elif roll < 0.85:
+            affiliation, rel, rel_name = Affiliation.LOCAL, None, f"{county}某街道党工委"
+        else:
+            affiliation, rel, rel_name = (
+                Affiliation.MOBILE,
+                None,
+                rng.choice(("温州市某镇党委", "阜阳市某村党支部")),
+            )
+        form_date = self.day(date(2021, 9, 1), date(2021, 12, 31))
+        probationary = not late and rng.random() < 0.08
+        admitted = form_date - timedelta(
+            days=rng.randrange(30, 300) if probationary else rng.randrange(400, 9000)
+        )
+        member = self.run_command(
+            "register_member",
+            self.ledger.register_member,
+            self.late_ctx if late else self.ctx,
+            effective_on=form_date,
+            unit_name=f"{county}单位{o_index:05d}",
+            name=self.person(),
+            mobile=self.mobile(),
+            is_business_owner=rng.random() < 0.7,
+            household_district=rng.choice(("杭州市", "温州市", "安徽省阜阳市", "江西省上饶市")),
+            life_org_ids=[org],
+            category=MemberCategory.PROBATIONARY if probationary else MemberCategory.FULL,
+            admitted_on=admitted,
+            affiliation=affiliation,
+            distribution=Distribution.MARKET_INDIVIDUAL_BUSINESS,
+            form_date=form_date,
+            filled_by_name=self.person(),
+            filled_by_phone="0571-8" + str(rng.randrange(1000000, 9999999)),
+            relationship_org_id=rel,
+            relationship_org_name=rel_name,
+            id=self.id("member", org, m, "late" if late else ""),
+        )
+        probation_ends = admitted + timedelta(days=400) if probationary else None
+        return member, affiliation, probation_ends
+
+
+def generate(
+    ledger: Ledger, scale: float, seed: int = 2018, progress: Callable[[str], None] | None = None
+) -> Summary:
+    """Record the synthetic province of ``scale`` through ``ledger`` (a ``Ledger`` or a ``BulkLedger``)."""
+    before = event_count(ledger)
+    started = time.perf_counter()
+    summary = _Generator(ledger, Shape.of(scale), seed, progress).run()
+    summary.seconds = time.perf_counter() - started
+    summary.events = event_count(ledger) - before
+    return summary
+
+
+def default_mode(scale: float) -> str:
+    return "bulk" if scale >= BULK_FROM_SCALE else "commands"
+
+
+def iter_counts(summary: Summary) -> Iterator[str]:
+    yield (
+        f"scale {summary.scale} seed {summary.seed} ({summary.mode}): {summary.entities} entities, "
+        f"{summary.organizations} organisations, {summary.members} members, {summary.commands} commands, "
+        f"{summary.events} events in {summary.seconds:.1f} s ({summary.events_per_second:,.0f} events/s)"
+    )
+    for name, n in summary.counts.items():
+        yield f"  {name}: {n}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from infra.settings import Settings
+    from infra.store import build, ledger_env
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=0.001, help="1.0: 1M entities, >10M events")
+    parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--mode", choices=("auto", "commands", "bulk"), default="auto")
+    parser.add_argument("--database-url", help="default: DANGJIAN_DATABASE_URL")
+    parser.add_argument("--schema", help="default: DANGJIAN_DATABASE_SCHEMA (must exist)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {"demo_when_empty": False}
+    if args.database_url:
+        overrides["database_url"] = args.database_url
+    if args.schema:
+        overrides["database_schema"] = args.schema
+    settings = Settings(**overrides)
+    container = build(settings)
+    mode = default_mode(args.scale) if args.mode == "auto" else args.mode
+    ledger: Ledger = BulkLedger(ledger_env(settings)) if mode == "bulk" else container.ledger
+    try:
+        summary = generate(ledger, args.scale, args.seed, lambda s: print(s, file=sys.stderr))
+        for line in iter_counts(summary):
+            print(line)
+    finally:
+        if ledger is not container.ledger:
+            ledger.close()
+        container.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,946 @@
+"""The benchmark harness (issue #6, item 2): every figure and its baseline in the same run.
+
+``python -m bench.run --scale 0.001 --output docs/BENCHMARKS.md`` (``make bench``, ``SCALE=`` for more):
+
+1. generates the synthetic province (``bench.generate``) at ``--scale`` in a fresh PostgreSQL schema,
+   and the same province at ``--scale``/100 in another;
+2. P3/P7: rebuilds every projection (``runner.rebuild(restart=True)``) in a subprocess that reports
+   its peak RSS (VmHWM), beside a raw sequential read of the events table (the ceiling);
+3. P4: times ``CoverageView().report`` and ``half_year_report`` (what ``/reports/half-year``
+   runs) at both scales;
+4. P5 and P1: serves the API (``dangjian serve``, ``DANGJIAN_PROJECTIONS=external``) on 127.0.0.1
+   and loads it from a second process: 32 connections reading ``GET /coverage``, then 16 clients
+   registering entities; P1's baseline (eventsourcing saving one single-event aggregate per
+   transaction in a loop) and ceiling (raw single-row INSERT commits) run right after;
+5. P2: registering entities through the ``Ledger`` commands in a loop, beside ``Ledger.save`` of
+   1,000 aggregates per transaction (the baseline) and a raw COPY into the same table (the ceiling);
+6. writes the table into ``--output``: the block between ``<!-- bench:scale=S -->`` markers is
+   replaced (or appended), so the hand-written text around it stays.
+
+Every schema is dropped afterwards. Every load loop stops at ``--seconds`` or its count, whichever
+comes first. Only loopback addresses are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_URL = os.environ.get("DANGJIAN_TEST_DATABASE_URL", "postgresql://root@127.0.0.1:5432/test")
+PROVINCE = "330000"
+LOAD_REGION = "330199"  # no generated county has this code: registrations never collide with the data
+_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+FIGURES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7")
+NOT_MEASURED_P6 = "not measured: projection workers on Kafka are not built yet (issue #5)"
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def vmhwm_mb() -> float:
+    """Peak resident set size of this process (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def credit_code(prefix: str, serial: int) -> str:
+    from domain.values import credit_code_check_char
+
+    digits = []
+    for _ in range(9):
+        serial, r = divmod(serial, len(_ALPHABET))
+        digits.append(_ALPHABET[r])
+    head = prefix + "".join(reversed(digits))
+    return head + credit_code_check_char(head)
+
+
+def settings_for(url: str, schema: str) -> Any:
+    from infra.settings import Settings
+
+    return Settings(database_url=url, database_schema=schema, demo_when_empty=False, projections="external")
+
+
+@contextmanager
+def fresh_schema(url: str, label: str) -> Iterator[str]:
+    """A new schema (and its rebuild area), dropped afterwards."""
+    schema = f"bench_{label}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}_rebuild" CASCADE')
+
+
+def run_json(args: list[str], env: dict[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
+    """Run ``python -m bench.run <args>`` in a second process; its last stdout line is JSON."""
+    done = subprocess.run(
+        [PYTHON, "-m", "bench.run", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.run {args[0]} failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo.read_text()).group(1))  # type: ignore[union-attr]
+        memory = f"{kb / 1024 / 1024:.1f} GiB"
+    return {
+        "nproc": str(os.cpu_count()),
+        "memory": memory,
+        "cpu": model,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+
+
+# --- the second processes ------------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    """Rebuild every projection (or catch up from zero, as a projection worker) and report."""
+    from infra.store import build
+
+    container = build(settings_for(args.database_url, args.schema))
+    try:
+        events = container.runner.head()
+        started = time.perf_counter()
+        if args.kind == "rebuild":
+            applied = container.runner.rebuild(restart=True)
+        else:
+            applied = container.runner.catch_up()
+        seconds = time.perf_counter() - started
+    finally:
+        container.close()
+    print(json.dumps({"events": events, "applied": applied, "seconds": seconds, "rss_mb": vmhwm_mb()}))
+
+
+def cmd_load(args: argparse.Namespace) -> None:
+    """The load client: ``--clients`` threads, one httpx connection each, bounded by count and time."""
+    import httpx
+
+    deadline = time.monotonic() + args.seconds
+    per_client = max(1, args.max_requests // args.clients)
+    latencies: list[list[float]] = [[] for _ in range(args.clients)]
+    errors = [0] * args.clients
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start_gate = threading.Barrier(args.clients + 1)
+
+    def client(index: int) -> None:
+        mine = latencies[index]
+        with httpx.Client(base_url=args.url, timeout=30.0) as http:
+            start_gate.wait()
+            for i in range(per_client):
+                if time.monotonic() >= deadline:
+                    break
+                t0 = time.perf_counter()
+                try:
+                    if args.kind == "register":
+                        serial = args.serial_base + index * 1_000_000 + i
+                        response = http.post(
+                            "/market-entities",
+                            json={
+                                "effective_on": "2026-01-05",
+                                "credit_code": credit_code("92" + LOAD_REGION, serial),
+                                "name": f"压测个体户{serial}",
+                                "kind": "individual_business",
+                                "industry": "日用百货",
+                                "region_code": LOAD_REGION,
+                                "station": "压测市场监管所",
+                            },
+                            headers={"X-Actor": "bench"},
+                        )
+                    else:
+                        response = http.get(args.path)
+                    code = response.status_code
+                except httpx.HTTPError:
+                    code = 0
+                mine.append(time.perf_counter() - t0)
+                ok = code == (201 if args.kind == "register" else 200)
+                if not ok:
+                    errors[index] += 1
+                with lock:
+                    statuses[code] = statuses.get(code, 0) + 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    start_gate.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    flat = [x for part in latencies for x in part]
+    ok = len(flat) - sum(errors)
+    print(
+        json.dumps(
+            {
+                "requests": len(flat),
+                "ok": ok,
+                "errors": sum(errors),
+                "statuses": statuses,
+                "seconds": seconds,
+                "per_second": ok / seconds if seconds else 0.0,
+                "p50_ms": percentile(flat, 50) * 1000,
+                "p99_ms": percentile(flat, 99) * 1000,
+                "client_rss_mb": vmhwm_mb(),
+            }
+        )
+    )
+
+
+# --- the measurements ----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    figure: str
+    what: str
+    target: str
+    measured: str
+    baseline: str = "—"
+    ratio: str = "—"
+    result: str = "—"
+
+
+@dataclass
+class Results:
+    scale: float
+    small_scale: float
+    rows: list[Row] = field(default_factory=list)
+    references: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def timed_loop(fn: Callable[[int], int], seconds: float, max_count: int) -> tuple[int, float]:
+    """Call ``fn(i)`` (it returns how many units it did) until ``max_count`` units or ``seconds``."""
+    done, i = 0, 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while done < max_count and time.perf_counter() < deadline:
+        done += fn(i)
+        i += 1
+    return done, time.perf_counter() - started
+
+
+def query_p95(fn: Callable[[], Any], seconds: float, max_count: int) -> tuple[float, int]:
+    for _ in range(3):  # warm-up: plans, caches
+        fn()
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(times) < max_count and time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return percentile(times, 95) * 1000, len(times)
+
+
+def generate_into(url: str, schema: str, scale: float, seed: int) -> dict[str, Any]:
+    from bench.generate import BulkLedger, default_mode, generate
+    from infra.store import build, ledger_env
+
+    settings = settings_for(url, schema)
+    container = build(settings)
+    ledger = BulkLedger(ledger_env(settings)) if default_mode(scale) == "bulk" else container.ledger
+    try:
+        summary = generate(ledger, scale, seed)
+    finally:
+        if ledger is not container.ledger:
+            ledger.close()
+        container.close()
+    return {
+        "mode": summary.mode,
+        "entities": summary.entities,
+        "organizations": summary.organizations,
+        "members": summary.members,
+        "commands": summary.commands,
+        "events": summary.events,
+        "seconds": summary.seconds,
+        "regions": summary.regions,
+    }
+
+
+def raw_read(url: str, schema: str) -> tuple[int, float]:
+    """The P3 ceiling: every row of the events table, in order, into Python."""
+    rows = 0
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn, conn.cursor(name="bench_read") as cursor:
+        cursor.itersize = 1000
+        cursor.execute(
+            f"SELECT notification_id, originator_id, originator_version, topic, state "
+            f'FROM "{schema}".ledger_events ORDER BY notification_id'
+        )
+        while batch := cursor.fetchmany(1000):
+            rows += len(batch)
+    return rows, time.perf_counter() - started
+
+
+def read_and_decode(ledger: Any) -> tuple[int, float]:
+    """What the runner does before any handler: select notifications in batches and decode them."""
+    position, count = 0, 0
+    started = time.perf_counter()
+    while True:
+        batch = ledger.recorder.select_notifications(start=position, limit=1000, inclusive_of_start=False)
+        if not batch:
+            break
+        for notification in batch:
+            ledger.mapper.to_domain_event(notification)
+        count += len(batch)
+        position = batch[-1].id
+    return count, time.perf_counter() - started
+
+
+def queries(url: str, schema: str, seconds: float, max_count: int) -> dict[str, Any]:
+    """P4: the coverage report and the half-year report for the province, as of the cut-off."""
+    from bench.generate import AS_OF
+    from infra.store import build
+    from projections.coverage import CoverageView
+    from projections.report import half_year_report
+
+    container = build(settings_for(url, schema))
+    try:
+        known = container.runner.head()
+        view = CoverageView()
+        with container.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                operating = view.report(conn, as_of=AS_OF, known=known, region=PROVINCE).total.operating
+                coverage_p95, coverage_n = query_p95(
+                    lambda: view.report(conn, as_of=AS_OF, known=known, region=PROVINCE), seconds, max_count
+                )
+                report_p95, report_n = query_p95(
+                    lambda: half_year_report(conn, PROVINCE, AS_OF, known), seconds, max_count
+                )
+    finally:
+        container.close()
+    return {
+        "operating": operating,
+        "coverage_p95_ms": coverage_p95,
+        "coverage_n": coverage_n,
+        "report_p95_ms": report_p95,
+        "report_n": report_n,
+    }
+
+
+@contextmanager
+def serving(url: str, schema: str) -> Iterator[str]:
+    """``dangjian serve`` on 127.0.0.1 (PostgreSQL, external projections), stopped afterwards."""
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DANGJIAN_DATABASE_URL": url,
+        "DANGJIAN_DATABASE_SCHEMA": schema,
+        "DANGJIAN_PROJECTIONS": "external",
+        "DANGJIAN_DEMO_WHEN_EMPTY": "false",
+    }
+    dangjian = str(Path(PYTHON).parent / "dangjian")
+    process = subprocess.Popen(
+        [dangjian, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("dangjian serve exited during start-up")
+            try:
+                if httpx.get(f"{base}/health", timeout=1.0).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("dangjian serve did not answer /health within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def load(
+    base: str, kind: str, clients: int, seconds: float, max_requests: int, **extra: Any
+) -> dict[str, Any]:
+    args = [
+        "_load",
+        "--url",
+        base,
+        "--kind",
+        kind,
+        "--clients",
+        str(clients),
+        "--seconds",
+        str(seconds),
+        "--max-requests",
+        str(max_requests),
+    ]
+    for key, value in extra.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    return run_json(args, timeout=seconds + 120)
+
+
+def save_one_per_transaction(ledger: Any, seconds: float, max_count: int) -> tuple[int, float]:
+    """P1 baseline: eventsourcing saves one single-event aggregate per transaction, in a loop."""
+    from domain.envelope import CommandContext, EventMeta
+    from domain.market_entity import MarketEntity
+
+    ctx = CommandContext.new("bench")
+    serial = 50_000_000
+
+    def one(i: int) -> int:
+        meta = EventMeta.build(ctx, date(2026, 1, 5), ledger.today())
+        ledger.save(entity(MarketEntity, credit_code("92" + LOAD_REGION, serial + i), meta))
+        return 1
+
+    return timed_loop(one, seconds, max_count)
+
+
+def entity(cls: Any, code: str, meta: Any) -> Any:
+    from domain.values import EntityKind
+
+    return cls.register(
+        credit_code=code,
+        name=f"基准个体户{code[-6:]}",
+        kind=EntityKind.INDIVIDUAL_BUSINESS,
+        industry="日用百货",
+        region_code=LOAD_REGION,
+        station="压测市场监管所",
+        meta=meta,
+    )
+
+
+def raw_inserts(url: str, schema: str, clients: int, seconds: float, max_count: int) -> tuple[int, float]:
+    """P1 ceiling: single-row INSERT commits with psycopg, ``clients`` connections at once."""
+    table = f'"{schema}".bench_raw_insert'
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE {table} (originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+            "topic text, state bytea, notification_id bigserial, "
+            "PRIMARY KEY (originator_id, originator_version))"
+        )
+    state = b'{"credit_code":"92330199000000000X","name":"raw"}' * 4
+    counts = [0] * clients
+    deadline = time.monotonic() + seconds
+    per_client = max(1, max_count // clients)
+    gate = threading.Barrier(clients + 1)
+
+    def worker(index: int) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            gate.wait()
+            for _ in range(per_client):
+                if time.monotonic() >= deadline:
+                    break
+                conn.execute(
+                    f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
+                    "VALUES (%s, 1, 'domain.market_entity:MarketEntity.Registered', %s)",
+                    (uuid.uuid4(), state),
+                    prepare=True,
+                )
+                counts[index] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    gate.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return sum(counts), time.perf_counter() - started
+
+
+def bulk_import(url: str, seconds: float, count: int) -> dict[str, Any]:
+    """P2 in a fresh schema: the Ledger's commands in a loop; Ledger.save of 1,000 aggregates per
+    transaction (baseline); the bench BulkLedger; a raw COPY of the same stored events (ceiling)."""
+    from bench.generate import BulkLedger
+    from domain.envelope import CommandContext, EventMeta
+    from domain.market_entity import MarketEntity
+    from domain.values import EntityKind
+    from infra.store import build, ledger_env
+
+    out: dict[str, Any] = {}
+    with fresh_schema(url, "p2") as schema:
+        settings = settings_for(url, schema)
+        container = build(settings)
+        ledger = container.ledger
+        ctx = CommandContext.new("bench")
+        try:
+            # The current code: one command, one transaction, every rule.
+            def command(i: int) -> int:
+                ledger.register_entity(
+                    ctx,
+                    effective_on=date(2026, 1, 5),
+                    credit_code=credit_code("92" + LOAD_REGION, 60_000_000 + i),
+                    name=f"导入个体户{i}",
+                    kind=EntityKind.INDIVIDUAL_BUSINESS,
+                    industry="日用百货",
+                    region_code=LOAD_REGION,
+                    station="压测市场监管所",
+                )
+                return 1
+
+            out["commands"] = timed_loop(command, seconds, count)
+
+            # Baseline: Ledger.save of 1,000 freshly made aggregates per transaction.
+            def thousand(i: int) -> int:
+                meta = EventMeta.build(ctx, date(2026, 1, 5), ledger.today())
+                base = 70_000_000 + i * 1000
+                ledger.save(
+                    *(
+                        entity(MarketEntity, credit_code("92" + LOAD_REGION, base + k), meta)
+                        for k in range(1000)
+                    )
+                )
+                return 1000
+
+            out["save_1000"] = timed_loop(thousand, seconds, count)
+
+            # The bench BulkLedger: the same commands and rules, 1,000 aggregates per transaction.
+            bulk = BulkLedger(ledger_env(settings))
+            try:
+
+                def batched(i: int) -> int:
+                    bulk.register_entity(
+                        ctx,
+                        effective_on=date(2026, 1, 5),
+                        credit_code=credit_code("92" + LOAD_REGION, 80_000_000 + i),
+                        name=f"导入个体户{i}",
+                        kind=EntityKind.INDIVIDUAL_BUSINESS,
+                        industry="日用百货",
+                        region_code=LOAD_REGION,
+                        station="压测市场监管所",
+                    )
+                    return 1
+
+                done, elapsed = timed_loop(batched, seconds, count)
+                t0 = time.perf_counter()
+                bulk.flush()
+                out["bulk_ledger"] = (done, elapsed + time.perf_counter() - t0)
+            finally:
+                bulk.close()
+
+            # Ceiling: COPY the same kind of stored events (encoded beforehand) into the same table.
+            meta = EventMeta.build(ctx, date(2026, 1, 5), ledger.today())
+            stored = []
+            for k in range(count):
+                aggregate = entity(MarketEntity, credit_code("92" + LOAD_REGION, 90_000_000 + k), meta)
+                for event in aggregate.collect_events():
+                    stored.append(ledger.mapper.to_stored_event(event))
+            started = time.perf_counter()
+            with psycopg.connect(url) as conn:
+                with (
+                    conn.cursor() as cursor,
+                    cursor.copy(
+                        f'COPY "{schema}".ledger_events '
+                        "(originator_id, originator_version, topic, state) FROM STDIN"
+                    ) as copy,
+                ):
+                    for s in stored:
+                        copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+                conn.commit()
+            out["copy"] = (len(stored), time.perf_counter() - started)
+        finally:
+            container.close()
+    return out
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def fmt_rate(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def run(args: argparse.Namespace) -> Results:
+    url = args.database_url
+    small = args.scale / 100
+    res = Results(args.scale, small)
+    log = (lambda s: print(s, file=sys.stderr, flush=True)) if not args.quiet else (lambda s: None)
+    seconds, count = args.seconds, args.max_requests
+
+    with fresh_schema(url, "main") as schema, fresh_schema(url, "small") as small_schema:
+        log(f"generating scale {args.scale} into {schema}")
+        gen = generate_into(url, schema, args.scale, args.seed)
+        res.data["generate"] = gen
+        log(f"  {gen['events']} events in {gen['seconds']:.1f} s ({gen['mode']})")
+
+        # P3 and P7: the rebuild in a second process.
+        log("P3: rebuild")
+        rebuild = run_json(["_replay", "--kind", "rebuild", "--schema", schema, "--database-url", url])
+        res.data["rebuild"] = rebuild
+        rows, read_s = raw_read(url, schema)
+        from infra.store import build
+
+        container = build(settings_for(url, schema))
+        try:
+            decoded, decode_s = read_and_decode(container.ledger)
+        finally:
+            container.close()
+        rebuild_rate = rebuild["events"] / rebuild["seconds"]
+        read_rate = rows / read_s
+        res.rows.append(
+            Row(
+                "P3",
+                f"full rebuild of all {6} projections, stored events/s ({rebuild['events']:,} events, "
+                f"{rebuild['seconds']:.1f} s)",
+                "≥ 60,000/s",
+                fmt_rate(rebuild_rate),
+                f"{fmt_rate(read_rate)} (ceiling: raw read)",
+                f"{rebuild_rate / read_rate:.2%} of ceiling",
+                met(rebuild_rate >= 60_000),
+            )
+        )
+        res.references.append(
+            Row("P3", "select_notifications + decode, no handler", "—", f"{fmt_rate(decoded / decode_s)}/s")
+        )
+
+        # P4 at both scales.
+        log(f"generating scale {small} into {small_schema}")
+        gen_small = generate_into(url, small_schema, small, args.seed)
+        res.data["generate_small"] = gen_small
+        worker = run_json(["_replay", "--kind", "catchup", "--schema", small_schema, "--database-url", url])
+        res.data["worker"] = worker
+        log("P4: queries")
+        q_big = queries(url, schema, seconds, count)
+        q_small = queries(url, small_schema, seconds, count)
+        res.data["p4"] = {"scale": q_big, "small": q_small}
+        for key, label in (
+            ("coverage", "`CoverageView().report` for the province"),
+            ("report", "`half_year_report` (what `/reports/half-year` runs) for the province"),
+        ):
+            big, little = q_big[f"{key}_p95_ms"], q_small[f"{key}_p95_ms"]
+            res.rows.append(
+                Row(
+                    "P4",
+                    f"{label}, as of {date(2026, 6, 30)}, p95 ({q_big[f'{key}_n']} runs; "
+                    f"{q_big['operating']:,} vs {q_small['operating']:,} operating entities)",
+                    "p95 ≤ 50 ms; ≤ 1.5× the 100× smaller scale",
+                    f"{big:.1f} ms",
+                    f"{little:.1f} ms (scale {small:g})",
+                    f"{big / little:.2f}×",
+                    met(big <= 50 and big / little <= 1.5),
+                )
+            )
+
+        # P5 and P1 through the API served from another process.
+        log("P5/P1: serving the API")
+        with serving(url, schema) as base:
+            p5 = load(base, "read", 32, seconds, count * 5, path="/coverage")
+            p1 = load(base, "register", 16, seconds, count * 2, serial_base=1_000_000)
+        res.data["p5"], res.data["p1"] = p5, p1
+
+        container = build(settings_for(url, schema))
+        try:
+            base_n, base_s = save_one_per_transaction(container.ledger, seconds, count)
+        finally:
+            container.close()
+        raw_n, raw_s = raw_inserts(url, schema, 16, seconds, count * 5)
+        baseline = base_n / base_s
+        res.rows.append(
+            Row(
+                "P1",
+                f"register-entity commands through HTTP, 16 clients in a second process "
+                f"({p1['ok']:,} ok, {p1['errors']} errors in {p1['seconds']:.1f} s)",
+                "≥ 1,000/s; ≥ 1.5× baseline",
+                f"{fmt_rate(p1['per_second'])}/s",
+                f"{fmt_rate(baseline)}/s (eventsourcing, 1 aggregate per transaction, 1 thread)",
+                f"{p1['per_second'] / baseline:.2f}×",
+                met(p1["per_second"] >= 1000 and p1["per_second"] >= 1.5 * baseline),
+            )
+        )
+        res.rows.append(
+            Row(
+                "P1",
+                "latency of those commands, p99",
+                "p99 ≤ 50 ms",
+                f"{p1['p99_ms']:.1f} ms",
+                f"p50 {p1['p50_ms']:.1f} ms",
+                "—",
+                met(p1["p99_ms"] <= 50),
+            )
+        )
+        res.references.append(
+            Row(
+                "P1",
+                "ceiling: raw single-row INSERT commits, psycopg, 16 connections",
+                "—",
+                f"{fmt_rate(raw_n / raw_s)}/s",
+            )
+        )
+        res.rows.append(
+            Row(
+                "P5",
+                f"`GET /coverage`, 32 connections in a second process "
+                f"({p5['ok']:,} ok, {p5['errors']} errors)",
+                "≥ 2,000 req/s",
+                f"{fmt_rate(p5['per_second'])} req/s",
+                "—",
+                "—",
+                met(p5["per_second"] >= 2000),
+            )
+        )
+        res.rows.append(
+            Row(
+                "P5",
+                "latency of those reads, p99",
+                "p99 ≤ 30 ms",
+                f"{p5['p99_ms']:.1f} ms",
+                f"p50 {p5['p50_ms']:.1f} ms",
+                "—",
+                met(p5["p99_ms"] <= 30),
+            )
+        )
+
+    # P2 in its own schema.
+    log("P2: bulk import")
+    p2 = bulk_import(url, seconds, args.import_count)
+    res.data["p2"] = {k: list(v) for k, v in p2.items()}
+    rate = {k: n / s for k, (n, s) in p2.items()}
+    res.rows.append(
+        Row(
+            "P2",
+            f"import through the domain rules: `Ledger.register_entity` in a loop "
+            f"({p2['commands'][0]:,} events), events/s",
+            "≥ 40,000/s; ≥ 45% of raw COPY",
+            f"{fmt_rate(rate['commands'])}/s",
+            f"{fmt_rate(rate['save_1000'])}/s (`Ledger.save` of 1,000 aggregates per transaction)",
+            f"{rate['commands'] / rate['save_1000']:.2f}× baseline; "
+            f"{rate['commands'] / rate['copy']:.1%} of COPY",
+            met(rate["commands"] >= 40_000 and rate["commands"] >= 0.45 * rate["copy"]),
+        )
+    )
+    res.references.append(
+        Row(
+            "P2",
+            "ceiling: raw COPY of the same stored events into `ledger_events`",
+            "—",
+            f"{fmt_rate(rate['copy'])}/s",
+        )
+    )
+    res.references.append(
+        Row(
+            "P2",
+            "bench `BulkLedger`: the same command, 1,000 aggregates per transaction",
+            "—",
+            f"{fmt_rate(rate['bulk_ledger'])}/s ({rate['bulk_ledger'] / rate['copy']:.1%} of COPY)",
+        )
+    )
+    res.rows.append(
+        Row(
+            "P6",
+            "Kafka lag of projection workers",
+            "—",
+            NOT_MEASURED_P6,
+            result="not measured",
+        )
+    )
+    res.rows.append(
+        Row(
+            "P7",
+            f"peak RSS (VmHWM) of the full rebuild ({rebuild['events']:,} events)",
+            "< 500 MB",
+            f"{rebuild['rss_mb']:.0f} MB",
+            "—",
+            "—",
+            met(rebuild["rss_mb"] < 500),
+        )
+    )
+    res.rows.append(
+        Row(
+            "P7",
+            f"peak RSS of a projection worker catching up from zero "
+            f"({worker['events']:,} events, scale {small:g})",
+            "< 500 MB",
+            f"{worker['rss_mb']:.0f} MB",
+            "—",
+            "—",
+            met(worker["rss_mb"] < 500),
+        )
+    )
+    res.references.append(
+        Row(
+            "—",
+            f"generator, scale {args.scale:g} ({gen['mode']}): {gen['entities']:,} entities, "
+            f"{gen['organizations']:,} organisations, {gen['members']:,} members, "
+            f"{gen['commands']:,} commands",
+            "—",
+            f"{gen['events']:,} events, {fmt_rate(gen['events'] / gen['seconds'])}/s",
+        )
+    )
+    return res
+
+
+def table(rows: list[Row], full: bool = True) -> list[str]:
+    if full:
+        out = [
+            "| figure | what | target | measured | baseline | ratio | result |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {r.figure} | {r.what} | {r.target} | {r.measured} | {r.baseline} | {r.ratio} | {r.result} |"
+            for r in rows
+        ]
+    else:
+        out = ["| figure | reference | measured |", "|---|---|---|"]
+        out += [f"| {r.figure} | {r.what} | {r.measured} |" for r in rows]
+    return out
+
+
+def render(res: Results, argv: list[str], started: datetime, seconds: float) -> str:
+    m = machine()
+    lines = [
+        f"<!-- bench:scale={res.scale:g} -->",
+        f"### Scale {res.scale:g} (and {res.small_scale:g} for P4)",
+        "",
+        f"Run on {started:%Y-%m-%d %H:%M} UTC in {seconds:.0f} s: "
+        f"`{' '.join(['python -m bench.run', *argv])}`. "
+        f"Machine: {m['nproc']} cores (nproc), {m['memory']} memory, {m['cpu']}; Python {m['python']}, "
+        f"{m['os']}; PostgreSQL {res.data.get('postgres', '?')} on the same machine.",
+        "",
+        *table(res.rows),
+        "",
+        *table(res.references, full=False),
+        "<!-- /bench -->",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+HEADER = """# Benchmarks
+
+Issue #6. Generated by `make bench` (`python -m bench.run`); see `bench/run.py` for what each figure measures.
+
+"""
+
+
+def write(output: Path, block: str, scale: float) -> None:
+    text = output.read_text(encoding="utf-8") if output.exists() else HEADER
+    pattern = re.compile(rf"<!-- bench:scale={re.escape(f'{scale:g}')} -->.*?<!-- /bench -->\n?", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        marker = "<!-- bench:results -->"
+        if marker in text:
+            text = text.replace(marker, marker + "\n\n" + block, 1)
+        else:
+            text = text.rstrip("\n") + "\n\n" + block
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description="dangjian benchmarks (issue #6)")
+    sub = parser.add_subparsers(dest="command")
+    replay = sub.add_parser("_replay", help="(internal) rebuild or catch up in this process")
+    replay.add_argument("--kind", choices=("rebuild", "catchup"), required=True)
+    replay.add_argument("--schema", required=True)
+    replay.add_argument("--database-url", default=DEFAULT_URL)
+    loader = sub.add_parser("_load", help="(internal) the HTTP load client")
+    loader.add_argument("--url", required=True)
+    loader.add_argument("--kind", choices=("register", "read"), required=True)
+    loader.add_argument("--clients", type=int, default=16)
+    loader.add_argument("--seconds", type=float, default=10)
+    loader.add_argument("--max-requests", type=int, default=20_000)
+    loader.add_argument("--path", default="/coverage")
+    loader.add_argument("--serial-base", type=int, default=0)
+    parser.add_argument("--scale", type=float, default=0.001)
+    parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--seconds", type=float, default=10.0, help="bound of every timed loop")
+    parser.add_argument("--max-requests", type=int, default=10_000, help="bound of every counted loop")
+    parser.add_argument("--import-count", type=int, default=20_000, help="events per P2 variant (bound)")
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if not re.match(r"^postgresql://[^@/]*@?(127\.0\.0\.1|localhost|\[::1\])[:/]", args.database_url):
+        parser.error("only a PostgreSQL on a loopback address may be the target")
+    if args.command == "_replay":
+        cmd_replay(args)
+        return 0
+    if args.command == "_load":
+        cmd_load(args)
+        return 0
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    res = run(args)
+    with psycopg.connect(args.database_url) as conn:
+        res.data["postgres"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    block = render(res, argv, started, time.perf_counter() - t0)
+    write(args.output, block, args.scale)
+    print(block)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

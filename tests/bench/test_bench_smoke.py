@@ -1,0 +1,40 @@
+"""Smoke test of the benchmark harness (issue #6, item 3): the smallest scale, every figure present.
+
+No timing is asserted: CI machines differ. The table goes to a temporary file, never to docs/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.run import FIGURES, NOT_MEASURED_P6, main, write
+from tests.conftest import PG_URL, require_postgres
+
+pytestmark = pytest.mark.postgres
+
+
+def test_harness_writes_every_figure(tmp_path: Path) -> None:
+    require_postgres()
+    output = tmp_path / "BENCHMARKS.md"
+    args = ["--scale", "0.0001", "--seconds", "0.5", "--max-requests", "200", "--import-count", "500"]
+    assert main([*args, "--database-url", PG_URL, "--output", str(output), "--quiet"]) == 0
+
+    text = output.read_text(encoding="utf-8")
+    assert "<!-- bench:scale=0.0001 -->" in text and "<!-- /bench -->" in text
+    rows = [line for line in text.splitlines() if line.startswith("| P")]
+    for figure in FIGURES:
+        assert any(row.startswith(f"| {figure} |") for row in rows), f"{figure} missing from the table"
+    assert NOT_MEASURED_P6 in text
+    assert "nproc" in text
+
+
+def test_a_rerun_replaces_its_block_and_keeps_the_text(tmp_path: Path) -> None:
+    output = tmp_path / "BENCHMARKS.md"
+    output.write_text("# Benchmarks\n\nanalysis\n\n<!-- bench:results -->\n", encoding="utf-8")
+    write(output, "<!-- bench:scale=0.5 -->\nfirst\n<!-- /bench -->\n", 0.5)
+    write(output, "<!-- bench:scale=0.5 -->\nsecond\n<!-- /bench -->\n", 0.5)
+    text = output.read_text(encoding="utf-8")
+    assert text.count("<!-- bench:scale=0.5 -->") == 1 and "second" in text and "first" not in text
+    assert "analysis" in text
