@@ -9,7 +9,20 @@ which event the ledger believed it (positions).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, MetaData, String, Table, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
 
 from projections.temporal import temporal_table
 
@@ -259,4 +272,16 @@ activities_pairings = temporal_table(
     Column("partner_org_id", Uuid, nullable=False, index=True),
     Column("started_on", Date, nullable=False),
     Column("ended_on", Date, nullable=True),
+)
+
+# --- Kafka projection workers (issue #5, infra/worker.py) -----------------------------------------
+
+worker_offsets = Table(
+    "worker_offsets",
+    metadata,
+    Column("group", String(200), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("offset", BigInteger, nullable=False),  # the next offset to apply, written with the rows
+    Column("position", BigInteger, nullable=False),  # the last position applied from the partition
 )

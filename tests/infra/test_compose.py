@@ -105,7 +105,7 @@ def test_each_role_runs_a_real_cli_command(services: dict[str, dict[str, Any]]) 
         "setup": "setup",
         "api": "serve",
         "relay": "relay",
-        "projector": "project",
+        "projector": "work",
         "ingester": "ingest",
     }
     for name, verb in expected.items():
@@ -117,7 +117,7 @@ def test_two_projection_workers_by_default(services: dict[str, dict[str, Any]]) 
     workers = sum(
         int((service.get("deploy") or {}).get("replicas", 1))
         for service in services.values()
-        if command(service)[:1] == ["project"]
+        if command(service)[:1] == ["work"]
     )
     assert workers == 2
 
