@@ -13,11 +13,15 @@ from api.routes import (
     activities,
     compliance,
     coverage,
+    documents,
     entities,
+    exports,
     health,
     history,
+    imports,
     lifecycle,
     members,
+    metrics,
     mobile,
     mobile_chain,
     organizations,
@@ -59,8 +63,12 @@ def create_app(parts: Parts) -> FastAPI:
         mobile_chain,
         stars_statistics,
         reports,
+        exports,
+        imports,
+        documents,
         history,
         health,
+        metrics,
     ):
         for route in module.router.routes:  # each route's one-line docstring is its OpenAPI summary
             if isinstance(route, APIRoute) and route.description and not route.summary:

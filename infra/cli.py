@@ -153,7 +153,7 @@ def report(
         str | None, typer.Option("--as-known-at", help="Only what was recorded by then (ISO moment, UTC)")
     ] = None,
     region: Annotated[str, typer.Option(help="6-digit region code")] = "330400",
-    format: Annotated[str, typer.Option(help="json or csv")] = "json",
+    format: Annotated[str, typer.Option(help="json, csv or xlsx (xlsx needs --output)")] = "json",
     output: Annotated[str | None, typer.Option(help="Write to this file instead of the screen")] = None,
 ) -> None:
     """The half-year report (R3): every figure for a region and its children, as of a date, as known then."""
@@ -164,8 +164,8 @@ def report(
     from projections.report import half_year_report, is_cut_off, to_csv
     from projections.temporal import ALL_KNOWN
 
-    if format not in ("json", "csv"):
-        console.print("[red]--format is json or csv[/red]")
+    if format not in ("json", "csv", "xlsx") or (format == "xlsx" and not output):
+        console.print("[red]--format is json, csv or xlsx; xlsx needs --output F[/red]")
         raise typer.Exit(2)
     container = build()
     try:
@@ -175,6 +175,12 @@ def report(
         with container.engine.connect() as conn:
             known = container.audit.position_known_at(conn, moment) if moment else ALL_KNOWN
             areas = half_year_report(conn, region, day, known)
+            if format == "xlsx" and output:  # the official tables as a workbook (projections/exports.py)
+                from projections.exports import half_year_workbook, to_xlsx
+
+                Path(output).write_bytes(to_xlsx(half_year_workbook(conn, region, day, known, moment, areas)))
+                console.print(f"report written to {output}")
+                return
         if format == "csv":
             text = to_csv(areas)
         else:
@@ -191,6 +197,71 @@ def report(
             console.print(f"report written to {output}")
         else:
             typer.echo(text)
+    finally:
+        container.close()
+
+
+import_app = typer.Typer(help="Import records from spreadsheets (issue #8).", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("members")
+def import_members_command(
+    file: Annotated[str, typer.Argument(help="XLSX or CSV with the 《个体工商户党建信息登记表》 columns")],
+    actor: Annotated[str, typer.Option(help="Who records the events")] = "cli-import",
+    report: Annotated[str | None, typer.Option(help="Also write the row-by-row report (CSV) here")] = None,
+) -> None:
+    """Register the members of a spreadsheet row by row through the domain; a re-import records nothing twice.
+
+    Exits 1 when a row was rejected (see the report). Columns and matching: ``infra/importer.py``.
+    """
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from domain.errors import DomainError
+    from infra.importer import import_members
+
+    path = Path(file)
+    if not path.is_file():
+        console.print(f"[red]no file {file}[/red]")
+        raise typer.Exit(2)
+    container = build()
+    try:
+        container.runner.catch_up()  # organisations are resolved by name on the read side
+        with _progress() as progress:
+            task = progress.add_task(f"import {path.name}", total=None)
+            try:
+                result = import_members(
+                    container.ledger,
+                    container.engine,
+                    path.read_bytes(),
+                    path.name,
+                    actor=actor,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            except DomainError as e:
+                console.print(f"[red]{e.rule}: {e.message}[/red]")
+                raise typer.Exit(2) from None
+        if container.settings.projections == "inline":
+            container.runner.catch_up()
+        if result.issues:
+            table = Table("row", "column", "rule", "message", title=f"{path.name}: problems")
+            for issue in result.issues:
+                table.add_row(str(issue.row), issue.column, issue.rule, issue.message)
+            console.print(table)
+        if result.ignored_columns:
+            console.print(f"ignored columns: {', '.join(result.ignored_columns)}")
+        console.print(
+            f"{path.name}: {len(result.rows)} rows, {result.recorded} recorded, "
+            f"{result.already_recorded} already recorded, {result.duplicates} duplicates, "
+            f"{result.rejected} rejected (correlation id {result.correlation_id})"
+        )
+        if report:
+            Path(report).write_text(result.to_csv(), encoding="utf-8")
+            console.print(f"report written to {report}")
+        if result.issues:
+            raise typer.Exit(1)
     finally:
         container.close()
 
@@ -339,6 +410,46 @@ def ingest(
             console.print(f"ingest: {handled} messages handled")
         finally:
             ingester.close()
+    finally:
+        container.close()
+
+
+@app.command()
+def work(
+    once: Annotated[bool, typer.Option(help="Apply what is on the topic now and exit")] = False,
+    group: Annotated[
+        str, typer.Option(help="Consumer group of the projection workers")
+    ] = "dangjian-projections",
+    max_poll_interval_ms: Annotated[
+        int, typer.Option(help="Kafka max.poll.interval.ms (also the rebalance timeout)")
+    ] = 300_000,
+    session_timeout_ms: Annotated[int, typer.Option(help="Kafka session.timeout.ms")] = 10_000,
+) -> None:
+    """Apply the events topic to the read tables, sharing its partitions with the other workers of the
+    group (infra/worker.py); the checkpoints in projection_positions keep read-your-writes working."""
+    from infra.worker import build_worker
+
+    settings = Settings()
+    servers = _kafka_servers(settings)
+    container = build(settings)
+    try:
+        worker = build_worker(
+            container.ledger,
+            container.engine,
+            container.runner.projections.values(),
+            servers,
+            topic=settings.kafka_topic,
+            group=group,
+            partitions=settings.kafka_partitions,
+            max_poll_interval_ms=max_poll_interval_ms,
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(100, min(3000, session_timeout_ms // 3)),
+        )
+        try:
+            applied = worker.run(None if once else _stop_on_signals(), once=once)
+            console.print(f"work: {applied} events applied, checkpoints at {worker.advance_checkpoints()}")
+        finally:
+            worker.close()
     finally:
         container.close()
 
