@@ -364,6 +364,9 @@ def _stop_on_signals() -> threading.Event:
 def relay(
     once: Annotated[bool, typer.Option(help="Publish what is recorded so far and exit")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between polls of the store")] = 0.5,
+    ack_timeout: Annotated[
+        float, typer.Option(min=1.0, help="Seconds to wait for the broker to acknowledge a batch")
+    ] = 30.0,
 ) -> None:
     """Publish every event to Kafka in the store's order, at least once (docs/EVENTS.md, "Kafka")."""
     from infra.relay import build_relay
@@ -373,7 +376,12 @@ def relay(
     container = build(settings)
     try:
         publisher = build_relay(
-            container.ledger, container.engine, servers, settings.kafka_topic, settings.kafka_partitions
+            container.ledger,
+            container.engine,
+            servers,
+            settings.kafka_topic,
+            settings.kafka_partitions,
+            ack_timeout=ack_timeout,
         )
         try:
             published = publisher.catch_up()

@@ -241,12 +241,25 @@ class Relay:
         )
 
 
-def build_relay(ledger: Ledger, engine: Engine, bootstrap_servers: str, topic: str, partitions: int) -> Relay:
-    """A relay with a reliable producer, its topic and its position row in place."""
+def build_relay(
+    ledger: Ledger,
+    engine: Engine,
+    bootstrap_servers: str,
+    topic: str,
+    partitions: int,
+    *,
+    ack_timeout: float = 30.0,
+) -> Relay:
+    """A relay with a reliable producer, its topic and its position row in place. ``ack_timeout``
+    bounds both the producer's request timeout and the wait for acknowledgements: past it, the batch
+    fails, its position is not saved, and the process exits to be restarted."""
     from infra.kafka import ensure_topics, reliable_producer
 
     ensure_topics(bootstrap_servers, [topic], partitions)
-    producer: KafkaProducer = reliable_producer(bootstrap_servers)
-    relay = Relay(ledger, engine, producer, topic)
+    timeout_ms = int(ack_timeout * 1000)
+    producer: KafkaProducer = reliable_producer(
+        bootstrap_servers, request_timeout_ms=timeout_ms, delivery_timeout_ms=timeout_ms + 100
+    )
+    relay = Relay(ledger, engine, producer, topic, ack_timeout=ack_timeout)
     relay.setup()
     return relay

@@ -1,7 +1,9 @@
 """Crash tests (issue #5): the relay and a projection worker run as processes (``python -m infra.cli
 relay`` / ``work``) and are killed with SIGKILL at random moments, over 20 rounds, while commands keep
-arriving; once the broker is frozen (SIGSTOP) for longer than the consumer's timeouts. At the end every
-event is on the topic in per-aggregate order, and the read tables equal a full rebuild from the store.
+arriving; once the broker is frozen (SIGSTOP) mid-stream for longer than the clients' timeouts (the
+relay's 3 s ack timeout, which makes it fail its batch and exit, and the worker's 3 s session timeout
+and max poll interval). At the end every event is on the topic in per-aggregate order, and the read
+tables equal a full rebuild from the store.
 
 Runs on PostgreSQL (the production mode: several processes on one database) with a broker of its own,
 so that freezing it disturbs no other test. Bounded to about a minute and a half (marked ``slow``).
@@ -41,7 +43,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 20
 FREEZE_ROUND = 8
-FREEZE_SECONDS = 8.0  # longer than the worker's session timeout and max poll interval (3 s)
+ACK_TIMEOUT = 3.0  # the relay's producer request timeout and wait for acknowledgements
+FREEZE_SECONDS = 8.0  # longer than the relay's ack timeout and the worker's timeouts (3 s each)
 PARTITIONS = 3
 
 
@@ -85,8 +88,11 @@ class Supervised:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.kills = 0
+        self.exits = 0
 
     def ensure_running(self) -> None:
+        if self.process is not None and self.process.poll() not in (None, -signal.SIGKILL):
+            self.exits += 1  # it stopped by itself (a timeout against the frozen broker, say)
         if self.process is None or self.process.poll() is not None:
             self.starts += 1
             with (self.logs / f"{self.name}.{self.starts}.log").open("wb") as log:
@@ -155,7 +161,8 @@ def test_sigkill_and_a_frozen_broker_lose_and_double_nothing(
         "DANGJIAN_KAFKA_PARTITIONS": str(PARTITIONS),
     }
     fast = ["--max-poll-interval-ms", "3000", "--session-timeout-ms", "3000"]
-    relay = Supervised("relay", ["relay", "--interval", "0.1"], env, tmp_path)
+    relay_args = ["relay", "--interval", "0.1", "--ack-timeout", str(ACK_TIMEOUT)]
+    relay = Supervised("relay", relay_args, env, tmp_path)
     worker = Supervised("worker", ["work", *fast], env, tmp_path)
     processes = (relay, worker)
     rng = random.Random(20251120)
@@ -170,9 +177,7 @@ def test_sigkill_and_a_frozen_broker_lose_and_double_nothing(
         for round_ in range(ROUNDS):
             time.sleep(rng.uniform(0.3, 2.5))
             victims = rng.choice([(relay,), (worker,), (relay, worker)])
-            for p in victims:
-                p.kill()
-            if round_ == FREEZE_ROUND:  # the broker stops answering mid-stream
+            if round_ == FREEZE_ROUND:  # the broker stops answering mid-stream, under running clients
                 broker.send_signal(signal.SIGSTOP)
                 try:
                     frozen_until = time.monotonic() + FREEZE_SECONDS
@@ -183,6 +188,9 @@ def test_sigkill_and_a_frozen_broker_lose_and_double_nothing(
                     relay.kill()  # and one crash while the broker is away
                 finally:
                     broker.send_signal(signal.SIGCONT)
+                assert relay.exits >= 1, "the relay outlived its ack timeout against a frozen broker"
+            for p in victims:
+                p.kill()
             for p in processes:
                 p.ensure_running()
         stop.set()
@@ -209,6 +217,10 @@ def test_sigkill_and_a_frozen_broker_lose_and_double_nothing(
         for p in processes:
             p.stop()
     elapsed = time.monotonic() - started
+    print(
+        f"crash test: {elapsed:.0f} s; relay {relay.starts} starts, {relay.kills} kills, "
+        f"{relay.exits} exits; worker {worker.starts} starts, {worker.kills} kills, {worker.exits} exits"
+    )
     assert relay.kills + worker.kills >= ROUNDS
     assert worker.starts > 5 and relay.starts > 5
 
