@@ -52,7 +52,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, case, exists, func, or_, select
+from sqlalchemy import Connection, Table, and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.activity import Activity
@@ -353,21 +353,26 @@ class ActivitiesView:
         """R7: per affiliation, members trained in the year up to ``as_of`` ÷ members present."""
         start, end = year_period(year, as_of)
         prefix = region_prefix(region) if region else None
+        # Sessions per member counted once for the period, then joined (not a subquery per member,
+        # which made the report quadratic in members × sessions: issue #6, P4).
         sessions = (
-            select(func.count())
-            .select_from(P)
+            select(P.c.member_id, func.count().label("n"))
             .where(
-                P.c.member_id == M.c.subject_id,
                 P.c.activity_type == ActivityType.TRAINING.value,
                 P.c.held_on >= start,
                 P.c.held_on <= end,
                 visible(P, end, known),
             )
-            .scalar_subquery()
+            .group_by(P.c.member_id)
+            .subquery()
         )
         members = (
-            select(M.c.affiliation.label("affiliation"), sessions.label("sessions"))
-            .select_from(M.join(O, O.c.subject_id == M.c.home_org_id))
+            select(M.c.affiliation.label("affiliation"), func.coalesce(sessions.c.n, 0).label("sessions"))
+            .select_from(
+                M.join(O, O.c.subject_id == M.c.home_org_id).outerjoin(
+                    sessions, sessions.c.member_id == M.c.subject_id
+                )
+            )
             .where(
                 M.c.present.is_(True),
                 visible(M, end, known),
@@ -570,13 +575,14 @@ class ActivitiesView:
             P.c.held_on <= end,
             visible(P, end, known),
         )
-        volunteered = exists().where(P.c.member_id == M.c.subject_id, in_period)
+        volunteered = select(P.c.member_id).where(in_period).distinct().subquery()  # joined once (P4)
         members = (
             select(
                 M.c.home_org_id,
                 func.count().label("members"),
-                func.sum(case((volunteered, 1), else_=0)).label("volunteers"),
+                func.count(volunteered.c.member_id).label("volunteers"),
             )
+            .select_from(M.outerjoin(volunteered, volunteered.c.member_id == M.c.subject_id))
             .where(M.c.present.is_(True), visible(M, end, known))
             .group_by(M.c.home_org_id)
             .subquery()

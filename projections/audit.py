@@ -5,20 +5,27 @@ ids, the business date, the recorded moment and the event's own facts as JSON. `
 filters on the indexed columns and pages by position, a stable order; nothing scans the payloads.
 The index also maps a moment to the position of the last event recorded by then, which is how the
 read side answers "as known at".
+
+The index never holds a member's personal data (issue #7): each personal field an event declares
+(``domain.personal``) shows as ``〔个人信息〕``, so "what changed" says that a name was corrected without
+saying to what; the member's own record has the current value while it is not erased.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.personal import withhold
 from projections.tables import audit_events as A
+from projections.temporal import insert_rows
 
 ENVELOPE = {
     "originator_id",
@@ -54,23 +61,31 @@ class AuditProjection:
     tables: tuple[Table, ...] = (A,)
 
     def handle(self, conn: Connection, event: Any, position: int) -> None:
+        self.handle_batch(conn, [(event, position)])
+
+    def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
+        """One row per event, written with one multi-row INSERT."""
+        rows = [self._row(event, position) for event, position in batch]
+        if rows:
+            insert_rows(conn, A, list(rows[0]), [list(row.values()) for row in rows])
+
+    @staticmethod
+    def _row(event: Any, position: int) -> dict[str, Any]:
         aggregate_type, _, event_type = type(event).__qualname__.partition(".")
-        facts = {k: _plain(v) for k, v in vars(event).items() if k not in ENVELOPE}
-        conn.execute(
-            insert(A).values(
-                position=position,
-                aggregate_id=event.originator_id,
-                aggregate_type=aggregate_type,
-                aggregate_version=event.originator_version,
-                event_type=event_type or aggregate_type,
-                actor=event.actor,
-                correlation_id=event.correlation_id,
-                causation_id=event.causation_id,
-                effective_on=event.effective_on,
-                recorded_at=naive_utc(event.timestamp),
-                changes=json.dumps(facts, ensure_ascii=False, sort_keys=True),
-            )
-        )
+        facts = withhold(type(event), {k: _plain(v) for k, v in vars(event).items() if k not in ENVELOPE})
+        return {
+            "position": position,
+            "aggregate_id": event.originator_id,
+            "aggregate_type": aggregate_type,
+            "aggregate_version": event.originator_version,
+            "event_type": event_type or aggregate_type,
+            "actor": event.actor,
+            "correlation_id": event.correlation_id,
+            "causation_id": event.causation_id,
+            "effective_on": event.effective_on,
+            "recorded_at": naive_utc(event.timestamp),
+            "changes": json.dumps(facts, ensure_ascii=False, sort_keys=True),
+        }
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,15 @@ class RebuildArea:
             )
         )
 
+    def analyze(self, tables: Sequence[Table]) -> None:
+        """Refresh the planner's statistics of the switched live tables (PostgreSQL): every row was
+        just replaced, and a plan made from stale estimates can turn a hash join into a nested loop
+        over the whole table (issue #6, P4)."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                for table in tables:
+                    conn.execute(text(f'ANALYZE {self.live}."{table.name}"'))
+
     def drop(self, tables: Sequence[Table]) -> None:
         with self.engine.begin() as conn:
             metadata.drop_all(conn, tables=[*tables, P])

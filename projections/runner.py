@@ -31,6 +31,9 @@ class Projection(Protocol):
 
     def handle(self, conn: Connection, event: Any, position: int) -> None: ...
 
+    def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
+        """Apply ``(event, position)`` pairs in position order, as ``handle`` on each would."""
+
 
 class ProjectionRunner:
     def __init__(
@@ -111,9 +114,8 @@ class ProjectionRunner:
                 )
                 if not notifications:
                     return applied
-                for notification in notifications:
-                    event = self.ledger.mapper.to_domain_event(notification)
-                    projection.handle(conn, event, notification.id)
+                to_event = self.ledger.mapper.to_domain_event
+                projection.handle_batch(conn, [(to_event(n), n.id) for n in notifications])
                 last = notifications[-1].id
                 conn.execute(update(P).where(P.c.name == projection.name).values(position=last))
             applied += len(notifications)
@@ -139,7 +141,7 @@ class ProjectionRunner:
             known = set(conn.scalars(select(P.c.name)))
             for name in set(chosen) - known:
                 conn.execute(insert(P).values(name=name, position=0))
-        applied = sum(self._catch_up_one(self.projections[n], progress, engine=area.engine) for n in chosen)
+        applied = self._replay([self.projections[n] for n in chosen], area.engine, progress)
         with self._lock:  # the switch: no live catch-up in this process meanwhile
             for name in chosen:
                 applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
@@ -148,9 +150,42 @@ class ProjectionRunner:
             for name in chosen:
                 self.failures.pop(name, None)
         area.drop(tables)
+        area.analyze(tables)
         with self._caught_up:
             self._caught_up.notify_all()
         return applied
+
+    def _replay(self, projections: Sequence[Projection], engine: Engine, progress: Progress | None) -> int:
+        """One pass over the store for several projections (a rebuild): each batch of events is read
+        and decoded once, handed to every projection that has not seen it, and their checkpoints
+        advanced in the same transaction as their rows. Returns the events applied, summed over the
+        projections."""
+        applied = 0
+        head = self.head()
+        names = sorted(p.name for p in projections)  # checkpoints locked in one order: no deadlock
+        to_event = self.ledger.mapper.to_domain_event
+        while True:
+            with engine.begin() as conn:
+                positions = {name: _read_position(conn, name, lock=True) for name in names}
+                notifications = self.ledger.recorder.select_notifications(
+                    start=min(positions.values()),
+                    limit=self.batch_size,
+                    inclusive_of_start=False,
+                )
+                if not notifications:
+                    return applied
+                batch = [(to_event(n), n.id) for n in notifications]
+                last = notifications[-1].id
+                for projection in projections:
+                    seen = positions[projection.name]
+                    todo = batch if seen < batch[0][1] else [(e, p) for e, p in batch if p > seen]
+                    if todo:
+                        projection.handle_batch(conn, todo)
+                        applied += len(todo)
+                conn.execute(update(P).where(P.c.name.in_(names), P.c.position < last).values(position=last))
+            if progress:
+                for name in names:
+                    progress(name, last, max(head, last))
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until every projection has reached ``position``, or the timeout passes."""

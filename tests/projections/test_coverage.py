@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -144,11 +145,12 @@ class Exploding(CoverageProjection):
         super().__init__(history)
         self.seen = 0
 
-    def handle(self, conn: Connection, event: Any, position: int) -> None:
-        self.seen += 1
-        if self.seen == 3:
-            raise RuntimeError("boom")
-        super().handle(conn, event, position)
+    def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
+        for event, position in batch:
+            self.seen += 1
+            if self.seen == 3:
+                raise RuntimeError("boom")
+            super().handle_batch(conn, [(event, position)])
 
 
 def test_checkpoint_and_rows_commit_together(container: Container, ctx: CommandContext) -> None:

@@ -280,3 +280,38 @@ def test_R3_figures_equal_the_events_folded_by_effective_date(
         assert got == oracle(live.ledger, known, as_of, region)
     finally:
         live.close()
+
+
+def test_histories_extend_from_observed_events_and_stay_bounded(
+    container: Container, ctx: CommandContext
+) -> None:
+    """Issue #6 (P3, P7): the shared history cache answers exactly what the store holds, reads the
+    store only for an aggregate it has not seen from its first event, and keeps at most ``capacity``
+    events however long the store is."""
+    from projections.temporal import Histories
+
+    ledger = container.ledger
+    loads: list[tuple[Any, int]] = []
+
+    def load(aggregate_id: Any, version: int) -> list[Any]:
+        loads.append((aggregate_id, version))
+        return list(ledger.events.get(aggregate_id, lte=version))
+
+    entities = [f.register_entity(ledger, ctx) for _ in range(3)]
+    ledger.change_entity_status(
+        ctx, entities[0], effective_on=JUNE_30, status=EntityStatus.SUSPENDED, reason="停业"
+    )
+    stored = {e: list(ledger.events.get(e)) for e in entities}
+    histories = Histories(load, capacity=2)
+    for event in stored[entities[0]]:  # seen from its first event: never read from the store
+        histories.observe(event)
+    assert histories(entities[0], 2) == stored[entities[0]]
+    assert histories(entities[0], 1) == stored[entities[0]][:1]
+    assert loads == []
+    assert histories(entities[1], 1) == stored[entities[1]]  # first met here: one read
+    assert loads == [(entities[1], 1)]
+    histories.observe(stored[entities[2]][0])  # beyond capacity: the least recently used go
+    assert histories(entities[0], 2) == stored[entities[0]]
+    assert len(loads) == 2 and loads[-1] == (entities[0], 2)
+    histories.clear()
+    assert histories(entities[2], 1) == stored[entities[2]] and len(loads) == 3
