@@ -226,6 +226,25 @@ class MemberHasLeft(RuleViolation):
     rule = "R13.6"
 
 
+class PersonalDataAlreadyErased(Conflict):
+    """R13.6: the member's personal data is already erased (the record itself is never deleted)."""
+
+    rule = "R13.6"
+    field = "id"
+
+
+class PersonalDataErasedMember(RuleViolation):
+    """R13.6: an erased member's personal data (R1.1 name, mobile, household) cannot be entered again."""
+
+    rule = "R13.6"
+
+
+class ErasedMarkerNotAllowed(RuleViolation):
+    """R1.1: a personal field cannot hold the erasure marker (已删除) as a real value."""
+
+    rule = "R1.1"
+
+
 # --- strongest branch (最强党支部, R11) ----------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from domain import errors
 from domain.envelope import EventMeta, LedgerAggregate
+from domain.personal import ERASED, PERSONAL_FIELDS, PersonalData
 from domain.values import (
     Affiliation,
     Distribution,
@@ -104,6 +105,8 @@ class Member(LedgerAggregate):
     """The effective date of the last change of each lifecycle kind."""
     open_transfer_letter_id: UUID | None = None
     """R13.4: the member's open relationship-transfer letter, if any (see domain.transfer_letter)."""
+    personal_data_erased_on: date | None = None
+    """Issue #7: the effective date of the erasure of the member's personal data, if any."""
 
     def __init__(self) -> None:
         """State comes from the created event's ``apply``; the annotations above document it."""
@@ -129,6 +132,7 @@ class Member(LedgerAggregate):
         admitted_on: date | None
 
         class_version = 2
+        personal_data = PersonalData("originator_id", PERSONAL_FIELDS)
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -206,6 +210,8 @@ class Member(LedgerAggregate):
     class DetailsCorrected(LedgerAggregate.Event):
         changes: dict[str, Any]
         reason: str
+
+        personal_data = PersonalData("originator_id", tuple(f"changes.{f}" for f in PERSONAL_FIELDS))
 
         def apply(self, aggregate: Any) -> None:
             for name, value in self.changes.items():
@@ -299,6 +305,20 @@ class Member(LedgerAggregate):
             aggregate.left_on = self.effective_on
             aggregate.left_reason = self.reason
 
+    class PersonalDataErased(LedgerAggregate.Event):
+        """Issue #7: the member's personal data (name, mobile, household; ``domain.personal``) is
+        erased for ``reason``; its key is destroyed, so every earlier event reads ``ERASED`` too. The
+        record, and every figure it counts in, stays (R13.6)."""
+
+        reason: str
+
+        erases_personal_data = True
+
+        def apply(self, aggregate: Any) -> None:
+            for name in PERSONAL_FIELDS:
+                setattr(aggregate, name, ERASED)
+            aggregate.personal_data_erased_on = self.effective_on
+
     class PioneerRated(LedgerAggregate.Event):
         """R5.5: the member's pioneer-index result of ``year``, recorded with the round's result."""
 
@@ -381,10 +401,12 @@ class Member(LedgerAggregate):
             id=id,
             unit_name=require_text(unit_name, "unit_name"),
             entity_id=entity_id,
-            name=require_text(name, "name"),
+            name=_personal(require_text(name, "name"), "name"),
             mobile=validate_mobile(mobile),
             is_business_owner=bool(is_business_owner),
-            household_district=require_text(household_district, "household_district"),
+            household_district=_personal(
+                require_text(household_district, "household_district"), "household_district"
+            ),
             life_org_ids=list(dict.fromkeys(life_org_ids)),
             relationship_org_id=relationship_org_id,
             relationship_org_name=relationship_org_name.strip(),
@@ -397,6 +419,19 @@ class Member(LedgerAggregate):
             admitted_on=admitted_on,
             **meta.fields(),
         )
+
+    @property
+    def erased(self) -> bool:
+        """Whether the member's personal data is erased (issue #7): by the event, or because its key
+        is gone, which makes every stored copy read ``ERASED`` on any date asked about."""
+        return self.personal_data_erased_on is not None or self.name == ERASED
+
+    def erase_personal_data(self, reason: str, meta: EventMeta) -> None:
+        """Erase the member's personal data (issue #7); the member stays on file and in every figure
+        (R13.6). The application destroys the member's key, which erases every earlier event's copy."""
+        if self.personal_data_erased_on is not None:
+            raise errors.PersonalDataAlreadyErased(f"member {self.id}'s personal data is already erased")
+        self._record(self.PersonalDataErased, meta, reason=require_text(reason, "reason"))
 
     def _check_present(self) -> None:
         if self.has_left:
@@ -468,6 +503,10 @@ class Member(LedgerAggregate):
                 continue
             if name not in CORRECTABLE:
                 raise errors.NothingToCorrect(f"{name} cannot be corrected", field=name)
+            if name in PERSONAL_FIELDS and self.erased:
+                raise errors.PersonalDataErasedMember(
+                    f"member {self.id}'s personal data was erased; it cannot be entered again", field=name
+                )
             if name == "mobile":
                 value = validate_mobile(value)
             elif name == "distribution":
@@ -476,6 +515,8 @@ class Member(LedgerAggregate):
                 value = bool(value)
             else:
                 value = require_text(value, name)
+            if name in PERSONAL_FIELDS:
+                value = _personal(value, name)
             if value != getattr(self, name):
                 clean[name] = value
         if not clean:
@@ -626,6 +667,13 @@ def member_as_of(events: Iterable[Any], day: date) -> Member | None:
             member.version = event.originator_version
             member.modified_on = event.timestamp
     return member
+
+
+def _personal(value: str, field: str) -> str:
+    """R1.1: a personal field holds a real value, never the erasure marker."""
+    if value == ERASED:
+        raise errors.ErasedMarkerNotAllowed(f"{field} cannot be {ERASED!r}", field=field)
+    return value
 
 
 def _check_relationship(org_id: UUID | None, org_name: str) -> None:

@@ -26,6 +26,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain import errors
 from domain.envelope import EventMeta, LedgerAggregate
+from domain.personal import PersonalData
 from domain.values import MobileStep
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://dangjian.example/mobile-round")
@@ -86,6 +87,8 @@ class MobileRound(LedgerAggregate):
         business_org_name: str
         relationship_org_id: UUID | None
         relationship_org_name: str
+
+        personal_data = PersonalData("member_id", ("member_name",))
 
         def apply(self, aggregate: Any) -> None:
             for name in (

@@ -29,6 +29,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from domain import errors
 from domain.envelope import EventMeta, LedgerAggregate
 from domain.member import AWAY_EXCLUDES_AFTER_MONTHS, Member, add_months
+from domain.personal import PersonalData
 from domain.values import PIONEER_STEPS, MemberCategory, PioneerStanding, PioneerStep, require_text
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://dangjian.example/pioneer-round")
@@ -150,6 +151,8 @@ class PioneerRound(LedgerAggregate):
         name: str
         standing: str
         reasons: list[str]
+
+        personal_data = PersonalData("member_id", ("name",))
 
         def apply(self, aggregate: Any) -> None:
             aggregate.enrolments[self.member_id] = Enrolment(

@@ -29,6 +29,7 @@ from uuid import UUID
 
 from domain import errors
 from domain.envelope import EventMeta, LedgerAggregate
+from domain.personal import PersonalData
 from domain.values import TransferLetterStatus, TransferScope, require_text
 
 DEFAULT_VALID_DAYS = {TransferScope.SAME_CITY: 10, TransferScope.ELSEWHERE: 30}
@@ -110,6 +111,8 @@ class TransferLetter(LedgerAggregate):
         valid_days: int
         valid_until: date
         reissue_of: UUID | None
+
+        personal_data = PersonalData("member_id", ("member_name",))
 
         def apply(self, aggregate: Any) -> None:
             for name in (

@@ -42,9 +42,15 @@ def manual_commit_consumer(
     return KafkaConsumer(*topics, **config)
 
 
-def ensure_topics(bootstrap_servers: str, names: Iterable[str], partitions: int) -> None:
+def ensure_topics(
+    bootstrap_servers: str, names: Iterable[str], partitions: int, *, timeout_ms: int = 30_000
+) -> None:
     """Create the topics that do not exist yet (replication factor 3, or the number of brokers)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="dangjian-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers.split(","),
+        client_id="dangjian-admin",
+        request_timeout_ms=timeout_ms,
+    )
     try:
         existing = set(admin.list_topics())
         brokers = len(admin.describe_cluster().get("brokers", [])) or 1

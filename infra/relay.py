@@ -17,6 +17,9 @@ A crash between 2 and 3 republishes that one batch on restart; a consumer remove
 the envelope's ``position``, which is unique and increasing. A failed send raises: the position
 stays where it was and the relay stops loudly.
 
+Personal data (issue #7) never goes to Kafka: each personal field an event declares
+(``domain.personal``) is published as ``〔个人信息〕``, because a topic cannot be erased.
+
 Command receipts (``CommandReceipt``: the idempotency bookkeeping of ``domain.receipt``) are internal
 and not published; their positions are skipped, so positions on the topic have gaps.
 """
@@ -37,6 +40,7 @@ from kafka import KafkaProducer
 from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, String, Table, insert, select, update
 
 from domain.application import Ledger
+from domain.personal import withhold
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +121,7 @@ def envelope(event: Any, position: int, topic: str) -> dict[str, Any]:
         "actor": event.actor,
         "correlation_id": str(event.correlation_id),
         "causation_id": str(event.causation_id),
-        "data": {k: v for k, v in vars(event).items() if k not in ENVELOPE_FIELDS},
+        "data": withhold(type(event), {k: v for k, v in vars(event).items() if k not in ENVELOPE_FIELDS}),
     }
 
 
@@ -255,8 +259,8 @@ def build_relay(
     fails, its position is not saved, and the process exits to be restarted."""
     from infra.kafka import ensure_topics, reliable_producer
 
-    ensure_topics(bootstrap_servers, [topic], partitions)
     timeout_ms = int(ack_timeout * 1000)
+    ensure_topics(bootstrap_servers, [topic], partitions, timeout_ms=timeout_ms)
     producer: KafkaProducer = reliable_producer(
         bootstrap_servers, request_timeout_ms=timeout_ms, delivery_timeout_ms=timeout_ms + 100
     )

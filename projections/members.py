@@ -21,20 +21,26 @@ Assumptions, for officers reading the figures:
 - "Away over six months" (R5.2) is derived on ``as_of`` from the date the absence began.
 - The phone number is not on the roster: statistics consumers do not need it, the member's own
   record (``GET /members/{id}``) has it.
+- Personal data (issue #7): once a member's personal data is erased, the name reads ``已删除``
+  (``domain.personal.ERASED``) in every row of the member, past rows included (the read side
+  updates its own rows; the events are never updated), and the entry says ``erased``. The member
+  stays in every count.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, exists, func, or_, select
+from sqlalchemy import Connection, Table, and_, exists, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.member import AWAY_EXCLUDES_AFTER_MONTHS, Member, add_months
+from domain.personal import ERASED, erasures
 from domain.values import region_prefix
 from projections.tables import coverage_organizations as O
 from projections.tables import roster_life_orgs as L
@@ -85,6 +91,22 @@ class MembersProjection(TemporalProjection):
             L: [{"org_id": org_id} for org_id in dict.fromkeys(aggregate.life_org_ids)],
         }
 
+    def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
+        """As every temporal projection; then, for each member the batch erases (issue #7), scrub the
+        name from all of the member's rows and drop the decrypted histories held in memory."""
+        super().handle_batch(conn, batch)
+        erased = erasures(event for event, _ in batch)
+        if erased:
+            scrub_personal_data(self.history)
+            conn.execute(update(M).where(M.c.subject_id.in_(erased)).values(name=ERASED))
+
+
+def scrub_personal_data(history: Any) -> None:
+    """Forget the cached, decrypted histories (``projections.temporal.Histories``) after an erasure."""
+    clear = getattr(history, "clear", None) or getattr(history, "cache_clear", None)
+    if clear is not None:
+        clear()
+
 
 @dataclass
 class RosterEntry:
@@ -109,6 +131,8 @@ class RosterEntry:
     away_over_six_months: bool
     """R5.2: away for more than six months on the day asked about (derived)."""
     in_disciplinary_period: bool
+    erased: bool = False
+    """Issue #7: the member's personal data is erased; ``name`` reads 已删除."""
 
 
 @dataclass
@@ -223,6 +247,7 @@ class MembersView:
                 away_over_six_months=row.away_since is not None
                 and as_of > add_months(row.away_since, AWAY_EXCLUDES_AFTER_MONTHS),
                 in_disciplinary_period=row.in_disciplinary_period,
+                erased=row.name == ERASED,
             )
             for row in rows
         ]

@@ -21,16 +21,19 @@ Assumptions, for officers reading the figures:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, false, func, select
+from sqlalchemy import Connection, Table, and_, false, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.mobile_round import MobileRound, deadline
+from domain.personal import ERASED, erasures
 from domain.values import MobileStep, region_prefix
+from projections.members import scrub_personal_data
 from projections.tables import coverage_organizations as O
 from projections.tables import mobile_chain_rounds as R
 from projections.temporal import ALL_KNOWN, TemporalProjection, visible
@@ -76,6 +79,15 @@ class MobileChainProjection(TemporalProjection):
                 }
             ]
         }
+
+    def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
+        """As every temporal projection; then, for each member the batch erases (issue #7), scrub the
+        member's name from all rounds of the member and drop the decrypted histories in memory."""
+        super().handle_batch(conn, batch)
+        erased = erasures(event for event, _ in batch)
+        if erased:
+            scrub_personal_data(self.history)
+            conn.execute(update(R).where(R.c.member_id.in_(erased)).values(member_name=ERASED))
 
 
 @dataclass

@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, RecordConflictError, Transcoding
 
 from domain import errors
 from domain.envelope import CommandContext, EventMeta
+from domain.personal import PersonalDataVault
 from domain.receipt import CommandReceipt, receipt_id_for
 from domain.timetravel import state_as_of
 
@@ -95,10 +96,21 @@ class LedgerBase(Application[UUID]):
     name = "Ledger"
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, today: Callable[[], date] = business_today
+        self,
+        env: Mapping[str, str] | None = None,
+        today: Callable[[], date] = business_today,
+        vault: PersonalDataVault | None = None,
     ) -> None:
+        """``vault`` keeps the members' keys (``infra.personal``); without one, personal data is
+        stored in clear and erasure destroys no key: for in-memory tests only."""
+        self.vault = vault
         super().__init__(env)
         self.today = today
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if self.vault is None:
+            return super().construct_mapper()
+        return self.vault.mapper(self.construct_transcoder())
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

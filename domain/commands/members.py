@@ -139,3 +139,19 @@ class MemberCommands(OrganizationCommands):
         member = self.get_member(member_id)
         member.correct_details(changes, reason, self._meta(ctx, effective_on))
         return self._commit(member.id, member)
+
+    @command
+    def erase_member_personal_data(
+        self, ctx: CommandContext, member_id: UUID, *, effective_on: date, reason: str
+    ) -> CommandResult:
+        """Erase a member's personal data (issue #7): destroy the member's key, then record
+        ``Member.PersonalDataErased``. The member stays on file and in every figure (R13.6).
+
+        The key goes first: if the event then fails to save (a concurrent change, 409), the data is
+        already unreadable and a retry records the event."""
+        meta = self._meta(ctx, effective_on)
+        member = self.get_member(member_id)
+        member.erase_personal_data(reason, meta)
+        if self.vault is not None:
+            self.vault.destroy(member.id)
+        return self._commit(member.id, member)

@@ -436,6 +436,9 @@ def lifecycle(action: str) -> Builder:
             "leave": lambda: ledger.record_member_departure(
                 ctx, member, effective_on=day, reason=_at(list(LeavingReason), j)
             ),
+            "erase": lambda: ledger.erase_member_personal_data(
+                ctx, member, effective_on=day, reason="本人申请"
+            ),
         }
         return commands[action]
 
@@ -617,6 +620,7 @@ COMMANDS: dict[str, Builder] = {
             "discipline_end",
             "policy",
             "leave",
+            "erase",
         )
     },
     "start_rating": start_rating,
@@ -752,6 +756,7 @@ SCENARIO: list[Op] = [
     _o("enrol_pioneer", 0, i=0, j=4),  # member 4: vetoed (policy violation)
     *[_o("step_pioneer", 0, i=0, j=4, k=s) for s in range(4)],  # vetoed: rejected
     _o("leave", 0, i=1, j=1),
+    _o("erase", 0, i=1),  # issue #7: a member who left may still be erased
 ]
 
 # Probation completed, and an eligible member's pioneer steps, rating and follow-ups, in a run of their own.

@@ -143,6 +143,22 @@ def keep_recording(container: Container, stop: threading.Event, errors: list[Bas
         errors.append(e)
 
 
+def wait_for_publishing(relay: Supervised, container: Container, name: str, timeout: float = 60) -> None:
+    """Return once the (running) relay has published a batch more: it is connected and mid-stream."""
+
+    def published() -> int:
+        with container.engine.connect() as conn:
+            query = select(relay_positions.c.position).where(relay_positions.c.name == name)
+            return int(conn.scalar(query) or 0)
+
+    before = published()
+    deadline = time.monotonic() + timeout
+    while published() == before:
+        assert time.monotonic() < deadline, "the relay published nothing for a minute"
+        relay.ensure_running()
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_sigkill_and_a_frozen_broker_lose_and_double_nothing(
     container: Container, own_broker: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
@@ -178,6 +194,7 @@ def test_sigkill_and_a_frozen_broker_lose_and_double_nothing(
             time.sleep(rng.uniform(0.3, 2.5))
             victims = rng.choice([(relay,), (worker,), (relay, worker)])
             if round_ == FREEZE_ROUND:  # the broker stops answering mid-stream, under running clients
+                wait_for_publishing(relay, container, f"kafka:{topic}")
                 broker.send_signal(signal.SIGSTOP)
                 try:
                     frozen_until = time.monotonic() + FREEZE_SECONDS

@@ -1,0 +1,190 @@
+"""Crypto-shredding of members' personal data (issue #7): a key per member, AES-GCM inside the events.
+
+``PersonalDataMapper`` is eventsourcing's ``Mapper`` with one step added at the persistence boundary:
+before an event is transcoded, each personal field it declares (``domain.personal``) is replaced by
+``aesgcm:v1:`` + base64(nonce ‖ ciphertext ‖ tag), encrypted with AES-256-GCM under the member's own
+key, with the member's id as associated data (a ciphertext moved to another member does not decrypt).
+Reading decrypts them again, so aggregates, projections and the API see plaintext while the key
+exists; once it is destroyed every such field reads ``ERASED``. The erasure marker itself is stored in
+clear: it is not personal data, and storing it needs no key.
+
+``KeyVault`` keeps the keys in the table ``member_keys`` (member id, 32-byte key, created at), in the
+event store's database and schema: the one table where the application deletes rows. A key is made
+when a member's first personal field is stored and deleted on erasure. Keys are cached in the process
+for ``cache_seconds``; a process forgets a member's key at once when it reads the member's
+``PersonalDataErased`` event, so a projection never decrypts anything after the erasure it has seen.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    Cipher,
+    Compressor,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoder,
+)
+from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, Uuid, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from domain.personal import ERASED, personal_data_of
+
+TOKEN_PREFIX = "aesgcm:v1:"
+NONCE_BYTES = 12
+
+key_metadata = MetaData()
+member_keys = Table(
+    "member_keys",
+    key_metadata,
+    Column("member_id", Uuid, primary_key=True),
+    Column("key", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+
+class KeyVault:
+    """The members' keys, in ``member_keys`` beside the event store (see the module docstring)."""
+
+    def __init__(
+        self, engine: Engine, cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.engine = engine
+        self.cache_seconds = cache_seconds
+        self.clock = clock
+        self._cache: dict[UUID, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()
+
+    def setup(self) -> None:
+        """Create ``member_keys`` if it is missing."""
+        key_metadata.create_all(self.engine)
+
+    def key(self, member_id: UUID, *, create: bool) -> bytes | None:
+        """The member's key; made (once, even under concurrency) when ``create`` and none exists."""
+        with self._lock:
+            cached = self._cache.get(member_id)
+        if cached is not None and self.clock() - cached[1] < self.cache_seconds:
+            return cached[0]
+        query = select(member_keys.c.key).where(member_keys.c.member_id == member_id)
+        with self.engine.begin() as conn:
+            key = conn.scalar(query)
+            if key is None and create:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                row = {"member_id": member_id, "key": AESGCM.generate_key(256), "created_at": _now()}
+                conn.execute(dialect.insert(member_keys).values(**row).on_conflict_do_nothing())
+                key = conn.scalar(query)
+        if key is None:
+            return None
+        with self._lock:
+            self._cache[member_id] = (bytes(key), self.clock())
+        return bytes(key)
+
+    def destroy(self, member_id: UUID) -> None:
+        """Delete the member's key: every stored copy of its personal data becomes unreadable."""
+        self.forget(member_id)
+        with self.engine.begin() as conn:
+            conn.execute(delete(member_keys).where(member_keys.c.member_id == member_id))
+        if self.engine.dialect.name == "sqlite":
+            # secure_delete zeroed the key's page; the -wal file may still hold earlier copies of it
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.forget(member_id)
+
+    def forget(self, member_id: UUID) -> None:
+        """Drop the member's key from this process's cache."""
+        with self._lock:
+            self._cache.pop(member_id, None)
+
+    def mapper(self, transcoder: Transcoder) -> PersonalDataMapper:
+        return PersonalDataMapper(transcoder, self)
+
+
+class PersonalDataMapper(Mapper[UUID]):
+    """eventsourcing's mapper, encrypting each event's personal fields with the member's key."""
+
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        vault: KeyVault,
+        compressor: Compressor | None = None,
+        cipher: Cipher | None = None,
+    ) -> None:
+        super().__init__(transcoder, compressor, cipher)
+        self.vault = vault
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        spec = personal_data_of(type(domain_event))
+        if spec is None:
+            return super().to_stored_event(domain_event)
+        state = _copy(dict(vars(domain_event)))
+        member_id = spec.subject_of(state)
+        for _path, holder, name in spec.locate(state):
+            value = holder[name]
+            if isinstance(value, str) and value != ERASED:
+                key = self.vault.key(member_id, create=True)
+                if key is None:  # cannot happen: ``create`` makes it
+                    raise RuntimeError(f"no key for member {member_id}")
+                holder[name] = encrypt(key, member_id, value)
+        clone = object.__new__(type(domain_event))
+        object.__setattr__(clone, "__dict__", state)
+        return super().to_stored_event(clone)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        domain_event = super().to_domain_event(stored_event)
+        if getattr(type(domain_event), "erases_personal_data", False):
+            self.vault.forget(domain_event.originator_id)  # never decrypt after an erasure seen here
+        spec = personal_data_of(type(domain_event))
+        if spec is None:
+            return domain_event
+        state = vars(domain_event)  # a fresh dict of this event alone (see Mapper.to_domain_event)
+        member_id = spec.subject_of(state)
+        for path, holder, name in spec.locate(state):
+            value = holder[name]
+            if not (isinstance(value, str) and value.startswith(TOKEN_PREFIX)):
+                continue  # the erasure marker, or stored before encryption began
+            key = self.vault.key(member_id, create=False)
+            if key is None:
+                holder[name] = ERASED
+                continue
+            try:
+                holder[name] = decrypt(key, member_id, value)
+            except (InvalidTag, ValueError) as e:
+                raise MapperDeserialisationError(
+                    f"{path} of {stored_event.topic} {stored_event.originator_id} "
+                    f"v{stored_event.originator_version} does not decrypt with member {member_id}'s key"
+                ) from e
+        return domain_event
+
+
+def encrypt(key: bytes, member_id: UUID, plaintext: str) -> str:
+    """AES-256-GCM under the member's key; the member's id is the associated data."""
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), member_id.bytes)
+    return TOKEN_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def decrypt(key: bytes, member_id: UUID, token: str) -> str:
+    raw = base64.b64decode(token.removeprefix(TOKEN_PREFIX), validate=True)
+    return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], member_id.bytes).decode()
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
