@@ -8,12 +8,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Query, Request
+from pydantic import BeforeValidator
 from sqlalchemy import Connection, Engine
 
+from api.auth import PrincipalDep
 from api.schemas.common import CommandAccepted
 from domain import errors
 from domain.application import CommandResult, Ledger
@@ -53,13 +55,13 @@ PartsDep = Annotated[Parts, Depends(get_parts)]
 
 
 def get_context(
-    x_actor: Annotated[str, Header(min_length=1, max_length=100)] = "anonymous",
+    principal: PrincipalDep,
     x_correlation_id: Annotated[UUID | None, Header()] = None,
     x_command_id: Annotated[UUID | None, Header(description="Makes the command idempotent")] = None,
 ) -> CommandContext:
-    """Who records the events and why. Until authentication (issue #7) the actor comes from
-    ``X-Actor``. ``X-Command-ID`` makes a command idempotent: a repeat returns the first result."""
-    return CommandContext.new(x_actor, x_correlation_id, x_command_id)
+    """Who records the events and why. The actor is the token's (docs/SECURITY.md S4), never a header
+    or the body. ``X-Command-ID`` makes a command idempotent: a repeat returns the first result."""
+    return CommandContext.new(principal.actor, x_correlation_id, x_command_id)
 
 
 ContextDep = Annotated[CommandContext, Depends(get_context)]
@@ -102,8 +104,18 @@ def get_read_connection(parts: PartsDep) -> Iterator[Connection]:
 ReadConnection = Annotated[Connection, Depends(get_read_connection)]
 
 
-AsOf = Annotated[date | None, Query(description="Business date: the state as it was that day")]
-AsKnownAt = Annotated[datetime | None, Query(description="Moment: only what had been recorded by then")]
+def _not_a_number(value: Any) -> Any:
+    """A date or moment in a query is ISO 8601 text; pydantic would otherwise read a number as Unix time."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("use ISO 8601 (2025-06-30 or 2025-06-30T12:00:00Z), not a number")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+AsOf = Annotated[IsoDate | None, Query(description="Business date: the state as it was that day")]
+AsKnownAt = Annotated[IsoDateTime | None, Query(description="Moment: only what had been recorded by then")]
 
 
 @dataclass(frozen=True)
@@ -143,10 +155,10 @@ def get_read_time(
     conn: ReadConnection,
     _fresh: MinPosition,
     as_of: Annotated[
-        date | None, Query(description="Business date: the world as it was that day (default today)")
+        IsoDate | None, Query(description="Business date: the world as it was that day (default today)")
     ] = None,
     as_known_at: Annotated[
-        datetime | None, Query(description="Moment (UTC if no zone): only what had been recorded by then")
+        IsoDateTime | None, Query(description="Moment (UTC if no zone): only what had been recorded by then")
     ] = None,
 ) -> ReadTime:
     """Where a read looks on both time axes."""

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError
@@ -105,6 +106,44 @@ FIELD_RULES = {
     "party_affairs_workers": "R4",
 }
 DEFAULT_RULE = "R1.3"
+
+
+class ProblemError(BaseModel):
+    field: str | None
+    rule: str | None
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: every error answer of the API."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[ProblemError] | None = None
+
+
+_ERRORS = {
+    400: "The body cannot be read (not UTF-8 JSON)",
+    401: "No token, or an unknown or revoked one (docs/SECURITY.md S1)",
+    403: "The token's role or scope does not allow this (docs/SECURITY.md S2, S3)",
+    404: "No such aggregate",
+    409: "A duplicate, or a concurrent change",
+    413: "The body is over 1 MiB",
+    422: "The request breaks a schema or a rule of DOMAIN.md",
+    503: "The read side has not reached min_position yet (Retry-After)",
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, description in _ERRORS.items()
+}
+"""The error answers every API route documents in the OpenAPI document."""
 
 
 def problem(

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from infra.settings import Settings
-from infra.store import Container, build, is_sqlite
+from infra.store import Container, build, is_app_role, is_sqlite
 
 app = typer.Typer(help="dangjian: event-sourced ledger of 小个专 party building.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -59,6 +59,31 @@ def _catch_up(container: Container) -> None:
         container.runner.catch_up(progress=_reporter(progress, "projection"))
 
 
+def _first_admin_token(container: Container) -> None:
+    """On an empty token table, issue an admin token and show it once. On the embedded SQLite store it
+    is also written beside the database (``var/admin.token``, mode 0600) for ``make run``."""
+    import os
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from api import tokens
+
+    if not tokens.is_empty(container.engine):
+        return
+    if not is_sqlite(container.settings):
+        console.print("no API token yet: issue one with `dangjian token issue --actor NAME --role admin`")
+        return
+    token_id, token = tokens.issue(container.engine, "admin", "admin", "*")
+    path = Path(make_url(container.settings.database_url).database or "var/dangjian.sqlite").parent
+    file = path / "admin.token"
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+    os.chmod(file, 0o600)
+    console.print(f"admin token {token_id} (shown once, also in {file}): {token}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")] = None,
@@ -76,6 +101,7 @@ def serve(
         _load_demo(container)
     if settings.projections == "inline":
         _catch_up(container)
+    _first_admin_token(container)
     parts = _parts(container, settings.projections == "inline")
     console.print(
         f"dangjian on http://{host or settings.host}:{port or settings.port} ({settings.database_url})"
@@ -266,6 +292,71 @@ def import_members_command(
         container.close()
 
 
+token_app = typer.Typer(help="API tokens: issue, list, revoke (docs/SECURITY.md).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("issue")
+def token_issue(
+    actor: Annotated[str, typer.Option(help="The name recorded as the actor of every event")],
+    role: Annotated[
+        str, typer.Option(help="admin, association, station, market, agency, auditor or consumer")
+    ],
+    scope: Annotated[
+        str, typer.Option(help="*, a 6-digit region code (330400 or region:330400) or org:UUID")
+    ] = "*",
+) -> None:
+    """Issue a token and print it once; only its SHA-256 hash is stored."""
+    from api import tokens
+    from api.auth import Role, Scope
+
+    try:
+        the_role, the_scope = Role(role), Scope.parse(scope)
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]; roles: {', '.join(r.value for r in Role)}")
+        raise typer.Exit(2) from None
+    container = build()
+    try:
+        token_id, token = tokens.issue(container.engine, actor, the_role.value, str(the_scope))
+    finally:
+        container.close()
+    console.print(f"token {token_id} for {actor} ({the_role.value}, scope {the_scope}); shown once:")
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List the tokens (never the secrets), one a line: id, actor, role, scope, created, revoked (UTC)."""
+    from api import tokens
+
+    container = build()
+    try:
+        rows = tokens.listing(container.engine)
+    finally:
+        container.close()
+    typer.echo("\t".join(("id", "actor", "role", "scope", "created", "revoked")))
+    for t in rows:
+        revoked = f"{t.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if t.revoked_at else "-"
+        created = f"{t.created_at:%Y-%m-%dT%H:%M:%SZ}"
+        typer.echo("\t".join((t.token_id, t.actor, t.role, t.scope, created, revoked)))
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The id `dangjian token list` shows")]) -> None:
+    """Revoke a token: from now on it answers 401."""
+    from api import tokens
+
+    container = build()
+    try:
+        revoked = tokens.revoke(container.engine, token_id)
+    finally:
+        container.close()
+    if not revoked:
+        console.print(f"[red]no live token {token_id}[/red]")
+        raise typer.Exit(1)
+    console.print(f"token {token_id} revoked")
+
+
 def _parts(container: Container, inline: bool) -> Any:
     from api.deps import Parts
 
@@ -280,6 +371,15 @@ def _parts(container: Container, inline: bool) -> Any:
     )
 
 
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser() or "cli"
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "cli"
+
+
 @app.command()
 def call(
     method: Annotated[str, typer.Argument(help="HTTP method: GET or POST")] = "GET",
@@ -289,18 +389,23 @@ def call(
     data: Annotated[
         str | None, typer.Option(help="JSON body, or @FILE to read it from a file (UTF-8)")
     ] = None,
-    actor: Annotated[str, typer.Option(help="Who records the events")] = "cli",
+    actor: Annotated[
+        str | None, typer.Option(help="Who records the events (default: the operating-system user)")
+    ] = None,
     command_id: Annotated[str | None, typer.Option(help="Makes the command idempotent (a UUID)")] = None,
     list_routes: Annotated[bool, typer.Option("--list", help="List every command and query route")] = False,
 ) -> None:
     """Run any command or query of the API in-process, with the same validation and RFC 9457 errors.
 
     Prints the JSON answer; exits 1 when the answer is an error. Example:
-    ``dangjian call POST /members --data @form.json``.
+    ``dangjian call POST /members --data @form.json``. It needs no token: whoever can run it can open the
+    database, so it acts as a local admin (scope ``*``) under the name ``--actor`` or the OS user.
     """
     import json
     import warnings
     from pathlib import Path
+
+    from api.auth import Principal, Role, Scope, current_principal
 
     with warnings.catch_warnings():  # starlette's notice about httpx is for test suites, not officers
         warnings.simplefilter("ignore")
@@ -311,7 +416,10 @@ def call(
     settings = Settings()
     container = build(settings)
     try:
-        client = TestClient(create_app(_parts(container, settings.projections == "inline")))
+        api = create_app(_parts(container, settings.projections == "inline"))
+        local = Principal(actor or _os_user(), Role.ADMIN, Scope("all"))
+        api.dependency_overrides[current_principal] = lambda: local
+        client = TestClient(api)
         if list_routes:
             for route_path, operations in client.get("/openapi.json").json()["paths"].items():
                 for verb, operation in operations.items():
@@ -321,7 +429,7 @@ def call(
         if data is not None:
             text = Path(data[1:]).read_text(encoding="utf-8") if data.startswith("@") else data
             body = json.loads(text)
-        headers = {"X-Actor": actor}
+        headers = {}
         if command_id:
             headers["X-Command-ID"] = command_id
         response = client.request(method.upper(), path, json=body, headers=headers)
@@ -335,11 +443,19 @@ def call(
 @app.command()
 def setup() -> None:
     """Create the event store, the read tables and the relay's position table, then exit (a migration job)."""
+    from infra.app_role import grant_app_role
     from infra.relay import relay_metadata
 
     container = build()
     try:
         relay_metadata.create_all(container.engine)
+        role = container.settings.app_role
+        if role and not is_sqlite(container.settings) and not is_app_role(container.settings):
+            events_table = container.ledger.recorder.events_table_name  # type: ignore[attr-defined]
+            secret = container.settings.app_role_password
+            password = secret.get_secret_value() if secret else None
+            grant_app_role(container.engine, role, events_table, password)
+            console.print(f"role {role}: SELECT and INSERT on stored events, no UPDATE, DELETE or TRUNCATE")
         console.print(f"event store and read tables ready ({container.settings.database_url.split('@')[-1]})")
     finally:
         container.close()

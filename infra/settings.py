@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///var/dangjian.sqlite"
@@ -18,6 +19,14 @@ class Settings(BaseSettings):
 
     database_schema: str | None = None
     """PostgreSQL schema for the event store and the read tables (default ``public``)."""
+
+    app_role: str | None = None
+    """PostgreSQL role the application connects as, which may not UPDATE, DELETE or TRUNCATE stored
+    events (issue #7; ``infra.app_role``). ``dangjian setup`` run as the owner creates it and grants
+    its rights; a process whose ``database_url`` user is this role creates no event table or trigger."""
+
+    app_role_password: SecretStr | None = None
+    """The password ``dangjian setup`` gives ``app_role`` (set on the set-up job only)."""
 
     projections: Literal["inline", "external"] = "inline"
     """``inline``: the API process updates the read tables after each command (embedded mode).

@@ -7,7 +7,6 @@ The read tables live in the same database, written through SQLAlchemy.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,10 @@ from uuid import UUID
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from api import tokens
 from domain.application import Ledger
+from infra.app_role import create_lock_function, lock_through_function
+from infra.personal import KeyVault
 from infra.settings import Settings
 from projections.activities import ActivitiesProjection
 from projections.audit import AuditProjection, AuditView
@@ -26,6 +28,7 @@ from projections.mobile_chain import MobileChainProjection
 from projections.rebuild import RebuildArea
 from projections.runner import Projection, ProjectionRunner
 from projections.stars import StarsProjection
+from projections.temporal import Histories
 
 
 def is_sqlite(settings: Settings) -> bool:
@@ -73,10 +76,15 @@ def read_engine(settings: Settings) -> Engine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA secure_delete=ON")  # a deleted member key is overwritten (issue #7)
             cursor.close()
 
         return engine
-    connect_args = {"options": f"-csearch_path={settings.database_schema or 'public'}"}
+    # psycopg prepares a statement after 5 executions, and PostgreSQL may then switch it to a generic plan
+    # that ignores the region prefix and the dates: the half-year report's training section went from
+    # 0.1 to 9 s per region that way (issue #6, P4). Plan every execution for its own parameters.
+    options = f"-csearch_path={settings.database_schema or 'public'} -cplan_cache_mode=force_custom_plan"
+    connect_args = {"options": options}
     return create_engine(
         url.set(drivername="postgresql+psycopg"),
         connect_args=connect_args,
@@ -106,8 +114,19 @@ def rebuild_area(settings: Settings, engine: Engine) -> RebuildArea:
         engine.execution_options(schema_translate_map={None: area}),
         f'"{live}"',
         f'"{area}"',
-        create_schema=f'CREATE SCHEMA IF NOT EXISTS "{area}"',
+        # not CREATE SCHEMA IF NOT EXISTS: that needs CREATE on the database even when the schema
+        # exists, which the application role (``infra.app_role``) lacks; the set-up job made it
+        create_schema=(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '{area}') "
+            f'THEN CREATE SCHEMA "{area}"; END IF; END $$'
+        ),
     )
+
+
+def is_app_role(settings: Settings) -> bool:
+    """Whether this process connects as the append-only application role (``infra.app_role``)."""
+    user = make_url(settings.database_url).username
+    return settings.app_role is not None and user == settings.app_role and not is_sqlite(settings)
 
 
 def protect_event_store(ledger: Ledger, engine: Engine) -> None:
@@ -137,6 +156,7 @@ def protect_event_store(ledger: Ledger, engine: Engine) -> None:
             f"CREATE OR REPLACE TRIGGER append_only_truncate BEFORE TRUNCATE ON {qualified} "
             f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".dangjian_append_only()'
         )
+        create_lock_function(conn, str(schema), table)
 
 
 @dataclass
@@ -157,28 +177,38 @@ class Container:
 
 def build(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
-    ledger = Ledger(env=ledger_env(settings))
+    env = ledger_env(settings)
+    restricted = is_app_role(settings)
+    if restricted:
+        env["CREATE_TABLE"] = "n"  # the set-up job made the event table; this role may not (issue #7)
+    engine = read_engine(settings)
+    vault = KeyVault(engine)  # members' keys (issue #7), in the event store's database
+    vault.setup()
+    ledger = Ledger(env=env, vault=vault)
     if is_sqlite(settings):
         # SQLite has one writer; eventsourcing waits 5 s for it by default, which a burst of
         # concurrent commands on the embedded store can exceed. Wait as long as SQLite's lock timeout.
         ledger.recorder.datastore.pool.pool_timeout = 30.0  # type: ignore[attr-defined]
-    engine = read_engine(settings)
-    protect_event_store(ledger, engine)
+    if not restricted:
+        protect_event_store(ledger, engine)
+    if not is_sqlite(settings):
+        lock_through_function(ledger, settings.database_schema or "public")
     runner = ProjectionRunner(
         ledger, engine, projections_for(ledger), rebuild_area=rebuild_area(settings, engine)
     )
     runner.setup()
+    tokens.metadata.create_all(engine)  # api_tokens (docs/SECURITY.md)
     return Container(settings, ledger, engine, runner, CoverageView(), AuditView())
 
 
 def projections_for(ledger: Ledger) -> list[Projection]:
     """Every projection, the audit index first (it maps moments to positions for the others)."""
 
-    @functools.lru_cache(maxsize=4096)
-    def history(aggregate_id: UUID, version: int) -> tuple[Any, ...]:
-        # Stored events never change, so an aggregate's history up to a version can be shared by
-        # every projection that handles the same event (one store read instead of one each).
-        return tuple(ledger.events.get(aggregate_id, lte=version))
+    def load(aggregate_id: UUID, version: int) -> list[Any]:
+        return list(ledger.events.get(aggregate_id, lte=version))
+
+    # One copy of each aggregate's history for every projection (see ``Histories``).
+    history = Histories(load)
 
     return [
         AuditProjection(),

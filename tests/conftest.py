@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from api import tokens
 from api.deps import Parts
 from api.main import create_app
 from domain.application import Ledger
@@ -107,8 +109,22 @@ def ctx() -> CommandContext:
     return CommandContext.new(f"tester-{uuid.uuid4().hex[:6]}")
 
 
+def bearer(engine: Engine, actor: str, role: str = "admin", scope: str = "*") -> dict[str, str]:
+    """Headers with a new token for ``actor``: the actor of every event comes from the token (S4)."""
+    _, token = tokens.issue(engine, actor, role, scope)
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient]:
+def as_actor(container: Container) -> Callable[[str], dict[str, str]]:
+    """Headers that make a request act as the named actor, with an admin token."""
+    return lambda actor: bearer(container.engine, actor)
+
+
+@pytest.fixture
+def client(container: Container, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """A test client that sends an admin token unless a request sends its own. The token's actor is
+    the test module's ``ACTOR``, else ``tester``."""
     parts = Parts(
         ledger=container.ledger,
         engine=container.engine,
@@ -118,5 +134,6 @@ def client(container: Container) -> Iterator[TestClient]:
         inline_projections=True,
         serialize_commands=container.engine.dialect.name == "sqlite",
     )
-    with TestClient(create_app(parts)) as test_client:
+    actor = getattr(request.module, "ACTOR", "tester")
+    with TestClient(create_app(parts), headers=bearer(container.engine, actor)) as test_client:
         yield test_client

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.deps import MinPosition, PartsDep, ReadConnection
+from api.deps import IsoDate, IsoDateTime, MinPosition, PartsDep, ReadConnection
 from api.schemas.audit import AuditEntryPublic, AuditPage
 from projections.audit import AuditFilter
 
@@ -36,10 +35,10 @@ def get_audit(
     event_type: Annotated[str | None, Query(max_length=64, examples=["RelationshipTransferred"])] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
     correlation_id: UUID | None = None,
-    recorded_from: datetime | None = None,
-    recorded_to: datetime | None = None,
-    effective_from: date | None = None,
-    effective_to: date | None = None,
+    recorded_from: IsoDateTime | None = None,
+    recorded_to: IsoDateTime | None = None,
+    effective_from: IsoDate | None = None,
+    effective_to: IsoDate | None = None,
     cursor: Cursor = 0,
     limit: Limit = 100,
 ) -> AuditPage:

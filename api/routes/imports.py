@@ -17,7 +17,11 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 
-@router.post("/members", response_model=ImportReportPublic)
+@router.post(
+    "/members",
+    response_model=ImportReportPublic,
+    responses={200: {"content": {"text/csv": {}}, "description": "The report: JSON, or CSV with format=csv"}},
+)
 def import_member_sheet(
     parts: PartsDep,
     ctx: ContextDep,

@@ -10,6 +10,7 @@ from api.deps import AsKnownAt, AsOf, CommandsDep, ContextDep, PartsDep
 from api.schemas.common import CommandAccepted
 from api.schemas.members import (
     MemberCorrection,
+    MemberErasure,
     MemberLifeOrganization,
     MemberPublic,
     MemberRegister,
@@ -62,6 +63,16 @@ def correct_member(
         lambda ledger: ledger.correct_member(
             ctx, member_id, effective_on=body.effective_on, changes=fields, reason=body.reason
         )
+    )
+
+
+@router.post("/{member_id}/erasure", status_code=201)
+def erase_member_personal_data(
+    member_id: UUID, body: MemberErasure, commands: CommandsDep, ctx: ContextDep
+) -> CommandAccepted:
+    """Erase a member's personal data by destroying its key; the member stays in every figure (R13.6)."""
+    return commands.run(
+        lambda ledger: ledger.erase_member_personal_data(ctx, member_id, **body.model_dump())
     )
 
 

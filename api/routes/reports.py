@@ -14,7 +14,11 @@ from projections.report import half_year_report, is_cut_off, to_csv
 router = APIRouter(tags=["statistics"])
 
 
-@router.get("/reports/half-year", response_model=HalfYearReport)
+@router.get(
+    "/reports/half-year",
+    response_model=HalfYearReport,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
 def get_half_year_report(
     parts: PartsDep,
     conn: ReadConnection,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
+
+from api.schemas.common import UtcDateTime
 
 
 class AuditEntryPublic(BaseModel):
@@ -19,7 +21,7 @@ class AuditEntryPublic(BaseModel):
     correlation_id: UUID
     causation_id: UUID
     effective_on: date = Field(description="Business date it takes effect")
-    recorded_at: datetime = Field(description="When it was recorded (UTC, server clock)")
+    recorded_at: UtcDateTime = Field(description="When it was recorded (UTC, server clock)")
     changes: dict[str, Any] = Field(description="What the event records")
 
 

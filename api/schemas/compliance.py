@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import UtcDateTime
+
 
 class StatisticsPeriod(BaseModel):
     as_of: date = Field(description="The business date asked for")
-    as_known_at: datetime | None = Field(description="Only events recorded by then (UTC); null: all")
+    as_known_at: UtcDateTime | None = Field(description="Only events recorded by then (UTC); null: all")
     year: int
     period_end: date = Field(description="The figures cover 1 January to min(as_of, 31 December)")
     region: str | None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import UtcDateTime
 from domain.values import (
     EntityKind,
 )
@@ -31,7 +32,7 @@ class MemberCounts(BaseModel):
 
 class CoveragePublic(BaseModel):
     as_of: date = Field(description="The business date the figures describe")
-    as_known_at: datetime | None = Field(description="Only events recorded by then (UTC); null: all")
+    as_known_at: UtcDateTime | None = Field(description="Only events recorded by then (UTC); null: all")
     region: str | None
     kind: EntityKind | None
     industry: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Self
 from uuid import UUID
 
 from pydantic import Field
@@ -63,7 +64,19 @@ class MemberCorrection(Command):
     reason: Reason
 
 
+class MemberErasure(Command):
+    """Erase the member's personal data (issue #7); the reason is recorded with the event."""
+
+    reason: Reason
+
+
 class MemberPublic(AggregatePublic):
+    erased: bool = Field(
+        default=False,
+        description="Personal data erased (issue #7): name, mobile and household read 已删除; the member "
+        "stays in every figure (R13.6)",
+    )
+    personal_data_erased_on: date | None = Field(default=None, description="the erasure's effective date")
     unit_name: str
     entity_id: UUID | None
     name: str
@@ -95,3 +108,10 @@ class MemberPublic(AggregatePublic):
     left_reason: LeavingReason | None
     pioneer_ratings: dict[int, int] = Field(description="R5.5: pioneer-index stars by year")
     excellent_years: list[int] = Field(description="R5.5: years designated excellent member")
+
+    @classmethod
+    def of(cls, aggregate: Any) -> Self:
+        public = super().of(aggregate)
+        public.erased = aggregate.erased
+        public.personal_data_erased_on = aggregate.personal_data_erased_on
+        return public

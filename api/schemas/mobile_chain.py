@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import UtcDateTime
 from domain.values import MobileStep
 
 
@@ -39,7 +40,7 @@ class ChainTotalsPublic(BaseModel):
 
 class MobileChainPublic(BaseModel):
     as_of: date = Field(description="The business date the figures describe")
-    as_known_at: datetime | None = Field(description="Only events recorded by then (UTC); null: all")
+    as_known_at: UtcDateTime | None = Field(description="Only events recorded by then (UTC); null: all")
     year: int
     region: str | None
     step: MobileStep | None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import UtcDateTime
 from domain.values import Affiliation, Distribution, MemberCategory
 
 
@@ -36,11 +37,14 @@ class RosterMemberPublic(BaseModel):
     away_since: date | None = Field(description="外出经营 since (R5.2)")
     away_over_six_months: bool = Field(description="R5.2: away more than six months on as_of")
     in_disciplinary_period: bool = Field(description="处分期 (R5.3)")
+    erased: bool = Field(
+        default=False, description="Personal data erased (issue #7): name reads 已删除; still counted"
+    )
 
 
 class RosterPage(BaseModel):
     as_of: date = Field(description="The business date the roster describes")
-    as_known_at: datetime | None = Field(description="Only events recorded by then (UTC); null: all")
+    as_known_at: UtcDateTime | None = Field(description="Only events recorded by then (UTC); null: all")
     position: int = Field(description="Event position the roster includes")
     members: list[RosterMemberPublic]
     next_cursor: UUID | None = Field(description="Pass as `after` for the next page; null on the last page")
@@ -55,7 +59,7 @@ class HomeOrganizationCount(BaseModel):
 
 class MemberStatisticsPublic(BaseModel):
     as_of: date = Field(description="The business date the figures describe")
-    as_known_at: datetime | None = Field(description="Only events recorded by then (UTC); null: all")
+    as_known_at: UtcDateTime | None = Field(description="Only events recorded by then (UTC); null: all")
     region: str | None
     position: int = Field(description="Event position the figures include")
     total: int = Field(description="Present members whose home organisation is in the region")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, Field
+
+from api.schemas.common import UtcDateTime
 
 
 class PioneerFiguresPublic(BaseModel):
@@ -85,7 +87,7 @@ class MarketFiguresPublic(BaseModel):
 
 class StarsStatisticsPublic(BaseModel):
     as_of: date = Field(description="The business date the figures describe")
-    as_known_at: datetime | None = Field(description="Only events recorded by then (UTC); null: all")
+    as_known_at: UtcDateTime | None = Field(description="Only events recorded by then (UTC); null: all")
     region: str | None
     org_id: UUID | None = Field(description="Narrowed to this organisation and its direct children")
     year: int

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 
 from tests import factories as f
 
-HEADERS = {"X-Actor": "station-officer-wang"}
+ACTOR = "station-officer-wang"  # the actor of the client's token (tests/conftest.py, S4)
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -12,21 +13,21 @@ from tests import factories as f
 from tests.api.test_routes import body
 
 
-def test_audit_filters_and_pages_in_a_stable_order(client: TestClient) -> None:
+def test_audit_filters_and_pages_in_a_stable_order(
+    client: TestClient, as_actor: Callable[[str], dict[str, str]]
+) -> None:
     correlation = str(uuid4())
-    first = client.post(
-        "/market-entities", json=body(f.entity_fields()), headers={"X-Actor": "clerk-a"}
-    ).json()
+    first = client.post("/market-entities", json=body(f.entity_fields()), headers=as_actor("clerk-a")).json()
     client.post(
         "/market-entities",
         json=body(f.entity_fields(effective_on=f.DAY.replace(month=1))),
-        headers={"X-Actor": "clerk-b", "X-Correlation-ID": correlation},
+        headers={**as_actor("clerk-b"), "X-Correlation-ID": correlation},
     )
     for i in range(3):
         client.post(
             f"/market-entities/{first['id']}/corrections",
             json={"effective_on": "2025-04-01", "name": f"更正{i}", "reason": "核对"},
-            headers={"X-Actor": "clerk-a"},
+            headers=as_actor("clerk-a"),
         )
     everything = client.get("/audit").json()["entries"]
     assert [e["position"] for e in everything] == sorted(e["position"] for e in everything)

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 
 from tests import factories as f
 
-HEADERS = {"X-Actor": "association-officer-li"}
+ACTOR = "association-officer-li"  # the actor of the client's token (tests/conftest.py, S4)
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any]) -> str:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
@@ -25,7 +26,10 @@ def upload(client: TestClient, data: bytes, **params: str) -> object:
     )
 
 
-def test_R1_1_upload_a_sheet_twice(client: TestClient, container: Container) -> None:
+def test_R1_1_upload_a_sheet_twice(
+    client: TestClient, container: Container, as_actor: Callable[[str], dict[str, str]]
+) -> None:
+    client.headers.update(as_actor("association-staff-chen"))  # the actor comes from the token (S4)
     f.establish(container.ledger, CommandContext.new("setup"), [], name="南湖分会")
     container.runner.catch_up()
     data = sheets.xlsx(

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 
 from tests import factories as f
 
-HEADERS = {"X-Actor": "station-officer-wang"}
+ACTOR = "station-officer-wang"  # the actor of the client's token (tests/conftest.py, S4)
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 
@@ -28,7 +28,7 @@ def rejected(
 ) -> dict[str, Any]:
     """The request is refused with a problem naming ``field`` and ``rule``, and nothing is written."""
     before = head(client)
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = dict(response.json())
@@ -188,7 +188,6 @@ def test_R13_6_departure_reason_outside_the_list_is_422(client: TestClient) -> N
     response = client.post(
         f"/members/{member_id}/departures",
         json={"effective_on": "2025-09-01", "reason": "moved"},
-        headers=HEADERS,
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["reason"]

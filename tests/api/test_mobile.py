@@ -3,6 +3,7 @@ one round per member and year, mobile members only, overdue derived; problems na
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -11,12 +12,12 @@ from fastapi.testclient import TestClient
 from infra.store import Container
 from tests import factories as f
 
-HEADERS = {"X-Actor": "branch-secretary-wang"}
+ACTOR = "branch-secretary-wang"  # the actor of the client's token (tests/conftest.py, S4)
 HOME = "安徽省某县某镇党委"
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 
@@ -67,7 +68,10 @@ FEEDBACK = {
 }
 
 
-def test_R6_2_the_chain_through_the_api(client: TestClient) -> None:
+def test_R6_2_the_chain_through_the_api(
+    client: TestClient, as_actor: Callable[[str], dict[str, str]]
+) -> None:
+    client.headers.update(as_actor("branch-secretary-wang"))  # the actor comes from the token (S4)
     branch, member = setup(client)
     rid = register(client, branch, member)
     body = get(client, f"/mobile-rounds/{rid}")

@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 
 from tests import factories as f
 
-HEADERS = {"X-Actor": "branch-secretary-wang"}
+ACTOR = "branch-secretary-wang"  # the actor of the client's token (tests/conftest.py, S4)
 HOME = "安徽省某县某镇党委"
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == 201, response.text
     return dict(response.json())
 

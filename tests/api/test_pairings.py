@@ -8,11 +8,11 @@ from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
-HEADERS = {"X-Actor": "bureau-officer-li"}
+ACTOR = "bureau-officer-li"  # the actor of the client's token (tests/conftest.py, S4)
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests import factories as f
-from tests.api.test_lifecycle import HEADERS, head, organization, post, rejected
+from tests.api.test_lifecycle import head, organization, post, rejected
 
 STEPS = [
     ("self_evaluation", "2025-10-10"),
@@ -172,6 +172,6 @@ def test_R5_5_excellent_requires_four_stars_and_stars_are_1_to_5(client: TestCli
 
 
 def test_unknown_round_is_404(client: TestClient) -> None:
-    response = client.get("/pioneer-rounds/00000000-0000-4000-8000-000000000000", headers=HEADERS)
+    response = client.get("/pioneer-rounds/00000000-0000-4000-8000-000000000000")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -58,3 +58,15 @@ def test_100_conflicting_commands_each_succeed_or_conflict(client: TestClient) -
     history = client.get(f"/history/{entity}", params={"limit": 1000}).json()["entries"]
     assert len(history) == 1 + successes
     assert history[-1]["changes"]["changes"]["name"] == state["name"]
+
+
+def test_a_number_is_not_a_date_and_moments_answer_with_their_zone(client: TestClient) -> None:
+    """Found by schemathesis: pydantic read ``as_of=0`` as Unix time, and ``as_known_at`` was answered
+    without a zone (outside ``format: date-time``)."""
+    for params in ({"as_of": "0"}, {"as_known_at": "1700000000"}):
+        response = client.get("/coverage", params=params)
+        assert response.status_code == 422, response.text
+        field = next(iter(params))
+        assert response.json()["errors"][0]["field"] == field
+    answered = client.get("/coverage", params={"as_known_at": "2025-06-30T08:00:00+08:00"}).json()
+    assert answered["as_known_at"] == "2025-06-30T00:00:00Z"

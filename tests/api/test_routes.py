@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests import factories as f
 
+ACTOR = "station-officer-wang"  # the actor of the client's token (tests/conftest.py, S4)
+
 
 def body(fields: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -20,7 +22,7 @@ def body(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers={"X-Actor": "station-officer-wang"})
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 
@@ -237,7 +239,7 @@ def test_health_reports_a_failed_projection(client: TestClient) -> None:
     original = parts.runner.projections["coverage"]
 
     class Broken(type(original)):  # type: ignore[misc]
-        def handle(self, conn: Any, event: Any, position: int) -> None:
+        def handle_batch(self, conn: Any, batch: Any) -> None:
             raise RuntimeError("broken handler")
 
     parts.runner.projections["coverage"] = Broken(original.history)

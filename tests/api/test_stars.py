@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 
 from tests import factories as f
 
-HEADERS = {"X-Actor": "market-division-zhao"}
+ACTOR = "market-division-zhao"  # the actor of the client's token (tests/conftest.py, S4)
 ON = "2025-10-08"
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 
@@ -61,7 +61,6 @@ def test_R9_1_station_stars_through_the_api(client: TestClient) -> None:
     response = client.post(
         f"/station-stars/{star_id}/raise",
         json={"effective_on": ON, "level": 4, "awarding_body": "省局"},
-        headers=HEADERS,
     )
     assert_problem(response, 422, "level", "R9.1")
     post(client, f"/station-stars/{star_id}/revocation", {"effective_on": ON, "reason": "复评未达标"})
@@ -72,7 +71,7 @@ def test_R9_1_station_stars_through_the_api(client: TestClient) -> None:
 def test_R9_1_only_station_branches_get_stars_through_the_api(client: TestClient) -> None:
     org_id = organization(client, "agency_branch")
     payload = {"effective_on": ON, "org_id": org_id, "level": 5, "awarding_body": "杭州市市场监督管理局"}
-    response = client.post("/station-stars", json=payload, headers=HEADERS)
+    response = client.post("/station-stars", json=payload)
     assert_problem(response, 422, "org_id", "R9.1")
 
 
@@ -99,13 +98,11 @@ def test_R9_2_xinhuo_demonstrations_through_the_api(client: TestClient) -> None:
         "online_platforms",
         True,
     )
-    response = client.post("/xinhuo-demonstrations", json=award, headers=HEADERS)
+    response = client.post("/xinhuo-demonstrations", json=award)
     assert_problem(response, 409, "id", "R9.2")
     post(client, f"/xinhuo-demonstrations/{demo_id}/revocation", {"effective_on": ON, "reason": "失信"})
     assert client.get(f"/xinhuo-demonstrations/{demo_id}").json()["active"] is False
-    response = client.post(
-        "/xinhuo-demonstrations", json=award | {"category": "household_market_individual"}, headers=HEADERS
-    )
+    response = client.post("/xinhuo-demonstrations", json=award | {"category": "household_market_individual"})
     assert_problem(response, 422, "category", "R9.2")
 
 
@@ -155,7 +152,6 @@ def test_R4_market_standardisation_through_the_api(client: TestClient) -> None:
             "evidence_on": ON,
             "training_dates": [ON],
         },
-        headers=HEADERS,
     )
     assert_problem(response, 422, "training_dates", "R4")
     response = client.post(
@@ -167,7 +163,6 @@ def test_R4_market_standardisation_through_the_api(client: TestClient) -> None:
             "evidence_on": ON,
             "party_affairs_workers": 3,
         },
-        headers=HEADERS,
     )
     assert_problem(response, 422, "party_affairs_workers", "R4")
     assert client.get(f"/market-standardisations/{record_id}").json()["version"] == version
@@ -178,6 +173,5 @@ def test_R4_only_markets_are_enrolled_through_the_api(client: TestClient) -> Non
     response = client.post(
         "/market-standardisations",
         json={"effective_on": ON, "entity_id": entity_id, "scope": "five_star"},
-        headers=HEADERS,
     )
     assert_problem(response, 422, "entity_id", "R4")

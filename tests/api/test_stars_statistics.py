@@ -15,13 +15,13 @@ from domain.values import OrgKind
 from infra.store import Container
 from tests import factories as f
 
-HEADERS = {"X-Actor": "market-division-zhao"}
+ACTOR = "market-division-zhao"  # the actor of the client's token (tests/conftest.py, S4)
 PATH = "/statistics/stars"
 BUREAU = "嘉兴市市场监督管理局"
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == 201, response.text
     return dict(response.json())
 

@@ -8,11 +8,11 @@ from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
-HEADERS = {"X-Actor": "agency-committee-liu"}
+ACTOR = "agency-committee-liu"  # the actor of the client's token (tests/conftest.py, S4)
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 
@@ -53,7 +53,6 @@ def step(client: TestClient, rating_id: str, path: str, status: int = 201, **fie
     response = client.post(
         f"/strongest-branch-ratings/{rating_id}/{path}",
         json={"effective_on": "2025-11-15", **fields},
-        headers=HEADERS,
     )
     if status == 201:
         assert response.status_code == 201, response.text
@@ -122,7 +121,7 @@ def test_R11_6_one_rating_per_branch_and_year_through_the_api(client: TestClient
     org_id = organization(client)
     start(client, org_id)
     payload = {"effective_on": "2025-03-01", "org_id": org_id, "year": 2025}
-    response = client.post("/strongest-branch-ratings", json=payload, headers=HEADERS)
+    response = client.post("/strongest-branch-ratings", json=payload)
     assert_problem(response, 409, "org_id", "R11.6")
     response = step(client, str(uuid4()), "award", status=404, start_year=2026, end_year=2026)
     assert_problem(response, 404, "id", None)

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from infra.store import Container
 from tests import factories as f
 
-HEADERS = {"X-Actor": "association-clerk-chen"}
+ACTOR = "association-clerk-chen"  # the actor of the client's token (tests/conftest.py, S4)
 
 
 def post(client: TestClient, path: str, payload: dict[str, Any], status: int = 201) -> dict[str, Any]:
-    response = client.post(path, json=payload, headers=HEADERS)
+    response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     return dict(response.json())
 

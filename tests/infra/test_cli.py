@@ -68,7 +68,13 @@ def test_serve_on_an_empty_store_answers_the_demo_figures(tmp_path: Path) -> Non
             assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
             assert time.monotonic() < deadline, "serve did not answer within 60 s"
             time.sleep(0.2)
-        coverage = httpx.get(f"http://127.0.0.1:{port}/coverage", params={"region": "330400"}).json()
+        # S1: the first start issued an admin token, readable by the owner only (docs/SECURITY.md)
+        token_file = tmp_path / "admin.token"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+        url = f"http://127.0.0.1:{port}/coverage"
+        assert httpx.get(url, params={"region": "330400"}).status_code == 401
+        coverage = httpx.get(url, params={"region": "330400"}, headers=headers).json()
         assert coverage["total"]["joint"] == sum(JOINT_ORG_SIZES)
         assert coverage["total"]["work_only"] >= STREET_BLOCK_SHOPS
         assert coverage["members"]["total"] == MARKET_MEMBERS + STREET_BLOCK_MEMBERS
@@ -110,6 +116,63 @@ def test_call_runs_any_command_with_the_api_errors(sqlite_env: dict[str, str], t
     entity = json.loads(first.output)["id"]
     shown = runner.invoke(app, ["call", "GET", f"/market-entities/{entity}"])
     assert json.loads(shown.output)["name"] == form["name"]
+    # in-process, the CLI acts as a local admin named by --actor (docs/SECURITY.md S4)
+    changed = runner.invoke(
+        app,
+        [
+            "call",
+            "POST",
+            f"/market-entities/{entity}/status",
+            "--actor",
+            "officer-wu",
+            "--data",
+            STATUS_CHANGE,
+        ],
+    )
+    assert changed.exit_code == 0, changed.output
+    audit = runner.invoke(app, ["call", "GET", f"/audit?aggregate_id={entity}"])
+    assert [e["actor"] for e in json.loads(audit.output)["entries"]][-1] == "officer-wu"
+
+
+STATUS_CHANGE = '{"effective_on": "2025-04-01", "status": "suspended", "reason": "装修"}'
+
+
+def test_token_issue_list_revoke(sqlite_env: dict[str, str]) -> None:
+    """S1: a token is printed once, listed without its secret, and refused once revoked."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from infra.cli import _parts
+    from infra.settings import Settings
+    from infra.store import build
+
+    issued = runner.invoke(
+        app, ["token", "issue", "--actor", "县局统计员", "--role", "consumer", "--scope", "330402"]
+    )
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip().splitlines()[-1]
+    assert token.startswith("dj_")
+    listed = runner.invoke(app, ["token", "list"])
+    assert "县局统计员" in listed.output and "region:330402" in listed.output and token not in listed.output
+    token_id = next(line.split("\t")[0] for line in listed.output.splitlines() if "县局统计员" in line)
+
+    bad_role = runner.invoke(app, ["token", "issue", "--actor", "x", "--role", "mayor"])
+    assert bad_role.exit_code == 2
+    bad_scope = runner.invoke(app, ["token", "issue", "--actor", "x", "--role", "auditor", "--scope", "33"])
+    assert bad_scope.exit_code == 2
+
+    container = build(Settings())
+    try:
+        client = TestClient(create_app(_parts(container, inline=True)))
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/coverage", params={"region": "330402"}, headers=headers).status_code == 200
+        assert client.get("/roster", params={"region": "330402"}, headers=headers).status_code == 403
+        revoked = runner.invoke(app, ["token", "revoke", token_id])
+        assert revoked.exit_code == 0, revoked.output
+        assert client.get("/coverage", params={"region": "330402"}, headers=headers).status_code == 401
+        assert runner.invoke(app, ["token", "revoke", token_id]).exit_code == 1
+    finally:
+        container.close()
 
 
 def test_report_command_writes_json_and_csv(sqlite_env: dict[str, str], tmp_path: Path) -> None:

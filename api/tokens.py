@@ -1,0 +1,114 @@
+"""API tokens: opaque keys stored only as a SHA-256 hash, in the table ``api_tokens`` beside the read
+tables (created by ``infra.store.build``). ``dangjian token issue`` prints a token once; nobody can read it
+back. See docs/SECURITY.md."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, select, update
+
+PREFIX = "dj_"
+
+metadata = MetaData()
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("scope", String(60), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as ``dangjian token list`` shows it: never the secret."""
+
+    token_id: str
+    actor: str
+    role: str
+    scope: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def issue(engine: Engine, actor: str, role: str, scope: str) -> tuple[str, str]:
+    """Store a new token's hash; answer ``(token_id, token)``. The token is shown once, here. The
+    caller has checked ``role`` and ``scope`` (``api.auth.Role``, ``api.auth.Scope.parse``)."""
+    if not actor.strip() or len(actor) > 100:
+        raise ValueError("the actor is a name of 1 to 100 characters")
+    token = PREFIX + secrets.token_urlsafe(32)
+    token_id = uuid.uuid4().hex[:12]
+    with engine.begin() as conn:
+        conn.execute(
+            api_tokens.insert().values(
+                token_id=token_id,
+                token_hash=digest(token),
+                actor=actor.strip(),
+                role=role,
+                scope=scope,
+                created_at=_now(),
+            )
+        )
+    return token_id, token
+
+
+def revoke(engine: Engine, token_id: str) -> bool:
+    """Revoke a token by its id; answers whether a live token was revoked."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        )
+    return bool(result.rowcount)
+
+
+def listing(engine: Engine) -> list[TokenInfo]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                api_tokens.c.token_id,
+                api_tokens.c.actor,
+                api_tokens.c.role,
+                api_tokens.c.scope,
+                api_tokens.c.created_at,
+                api_tokens.c.revoked_at,
+            ).order_by(api_tokens.c.created_at, api_tokens.c.token_id)
+        ).all()
+    return [TokenInfo(*row) for row in rows]
+
+
+def is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(api_tokens.c.token_id).limit(1)).first() is None
+
+
+def lookup(engine: Engine, token: str) -> tuple[str, str, str] | None:
+    """``(actor, role, scope)`` of a live token; None for an unknown or revoked token."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(api_tokens.c.actor, api_tokens.c.role, api_tokens.c.scope).where(
+                api_tokens.c.token_hash == digest(token), api_tokens.c.revoked_at.is_(None)
+            )
+        ).first()
+    return None if row is None else (row.actor, row.role, row.scope)
