@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test lint demo rebuild clean bench
+.PHONY: install run test lint demo rebuild clean bench browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,17 @@ install: $(BIN)/.installed
 run: install  ## serve the API on http://127.0.0.1:8000 (embedded SQLite under var/, demo data when empty)
 	$(BIN)/dangjian serve
 
-test: install lint  ## lint, types, then the whole suite on SQLite and PostgreSQL
+test: install lint browser  ## lint, types, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/pytest
+
+# Headless Chromium and a Chinese font for the dashboard's browser tests (tests/ui): Debian's packages,
+# installed only when missing (with sudo unless root).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver fonts-noto-cjk; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

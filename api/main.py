@@ -3,10 +3,11 @@ tests) build them from settings, so importing this module connects to nothing.""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
-from api import problems
+from api import auth, problems
 from api.deps import Parts
 from api.limits import BodySizeLimit
 from api.routes import (
@@ -33,6 +34,7 @@ from api.routes import (
     stars_statistics,
     strongest_branch,
     transfers,
+    ui,
 )
 
 
@@ -41,10 +43,12 @@ def create_app(parts: Parts) -> FastAPI:
         title="dangjian",
         summary="Event-sourced ledger of party building in market supervision (市场监管 小个专 党建)",
         version="0.1.0",
+        dependencies=[Depends(auth.authorize)],  # every route: token, role and scope (docs/SECURITY.md)
     )
     app.state.parts = parts
     app.add_middleware(BodySizeLimit)
     problems.install(app)
+    auth.install(app)
     for module in (
         entities,
         organizations,
@@ -73,5 +77,8 @@ def create_app(parts: Parts) -> FastAPI:
         for route in module.router.routes:  # each route's one-line docstring is its OpenAPI summary
             if isinstance(route, APIRoute) and route.description and not route.summary:
                 route.summary = " ".join(route.description.strip().split("\n\n")[0].split()).rstrip(".")
-        app.include_router(module.router)
+        app.include_router(module.router, responses=problems.RESPONSES)
+    app.include_router(ui.login_router)  # the dashboard (issue #8): its login form, its pages and files
+    app.include_router(ui.router)
+    app.mount("/ui/static", StaticFiles(directory=ui.STATIC), name="ui-static")
     return app
