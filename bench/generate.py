@@ -187,8 +187,10 @@ class BulkLedger(Ledger):
 
     name = "Ledger"  # the same event table as the ``Ledger``
 
-    def __init__(self, env: dict[str, str], batch: int = 1000, keep: int = 200_000) -> None:
-        super().__init__(env)
+    def __init__(
+        self, env: dict[str, str], batch: int = 1000, keep: int = 200_000, vault: Any = None
+    ) -> None:
+        super().__init__(env, vault=vault)
         self.batch = batch
         self.keep = keep
         self._touched: dict[UUID, Any] = {}
@@ -836,7 +838,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(**overrides)
     container = build(settings)
     mode = default_mode(args.scale) if args.mode == "auto" else args.mode
-    ledger: Ledger = BulkLedger(ledger_env(settings)) if mode == "bulk" else container.ledger
+    ledger: Ledger = (
+        BulkLedger(ledger_env(settings), vault=container.ledger.vault) if mode == "bulk" else container.ledger
+    )
     try:
         summary = generate(ledger, args.scale, args.seed, lambda s: print(s, file=sys.stderr))
         for line in iter_counts(summary):
