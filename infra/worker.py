@@ -216,6 +216,7 @@ class ProjectionWorker:
         with self.engine.begin() as conn:
             offset, last = self._lock_partition(conn, partition)
             checkpoints = {name: int(pos) for name, pos in conn.execute(select(P.c.name, P.c.position))}
+            batch: list[tuple[Any, int]] = []
             for record in records:
                 if record.offset < offset:  # applied already: a redelivery
                     skipped += 1
@@ -226,12 +227,13 @@ class ProjectionWorker:
                 if position <= last:  # the relay published it again after a crash
                     skipped += 1
                     continue
-                event = self.event_for(envelope)
-                for name, projection in self.projections.items():
-                    if position > checkpoints.get(name, 0):
-                        projection.handle(conn, event, position)
+                batch.append((self.event_for(envelope), position))
                 last = position
                 applied += 1
+            for name, projection in self.projections.items():  # batched writes (projections/temporal.py)
+                due = [(event, position) for event, position in batch if position > checkpoints.get(name, 0)]
+                if due:
+                    projection.handle_batch(conn, due)
             conn.execute(
                 update(W)
                 .where(W.c.group == self.group, W.c.topic == self.topic, W.c.partition == partition)
