@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -487,4 +488,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"{LOGIN_PAGE}?next={request.url.path}", status_code=303)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{LOGIN_PAGE}?{urlencode({'next': target}, safe='/')}", status_code=303)

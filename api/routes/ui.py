@@ -89,7 +89,7 @@ def _render(request: Request, template: str, at: ReadTime, position: int, **cont
 
 
 @login_router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
+def login_form(request: Request, next: Annotated[str | None, Query(max_length=1000)] = None) -> HTMLResponse:
     """The page where an officer pastes their token."""
     rejected = next is not None and auth.COOKIE in request.cookies  # sent back here with a token
     return templates.TemplateResponse(request, "login.html", {"next": _next(next), "rejected": rejected})
@@ -99,7 +99,7 @@ def login_form(request: Request, next: Annotated[str | None, Query(max_length=20
 def login(
     request: Request,
     token: Annotated[str, Form(min_length=1, max_length=4096)],
-    next: Annotated[str | None, Form(max_length=200)] = None,
+    next: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> RedirectResponse:
     """Keep the token in an HttpOnly, SameSite=Strict cookie and go back to the dashboard."""
     response = RedirectResponse(_next(next), status_code=303)
@@ -116,7 +116,13 @@ def login(
 
 def _next(path: str | None) -> str:
     """Where to go after the login: a dashboard page, never another site."""
-    if path and path.startswith("/ui") and not path.startswith("/ui/login") and "//" not in path:
+    if (
+        path
+        and path.startswith("/ui")
+        and not path.startswith("/ui/login")
+        and "//" not in path
+        and "\\" not in path
+    ):
         return path
     return "/ui"
 

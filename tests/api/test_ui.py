@@ -106,7 +106,7 @@ def test_login_keeps_the_token_in_an_httponly_strict_cookie(client: TestClient) 
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("dangjian_token=dj_abc;")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
-    for elsewhere in ("//evil.example/ui", "https://evil.example", "/ui/login", "/docs"):
+    for elsewhere in ("//evil.example/ui", "https://evil.example", "/ui/login", "/docs", "/ui\\evil.example"):
         sent = client.post("/ui/login", data={"token": "x", "next": elsewhere}, follow_redirects=False)
         assert sent.headers["location"] == "/ui"  # never to another site
     empty = client.post("/ui/login", data={"token": ""})
@@ -118,6 +118,16 @@ def test_login_keeps_the_token_in_an_httponly_strict_cookie(client: TestClient) 
 def test_without_a_token_a_page_sends_to_the_login_form(client: TestClient) -> None:
     response = client.get("/ui/audit", headers={"Authorization": ""}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/ui/login?next=/ui/audit"
+
+
+def test_after_the_login_the_officer_lands_on_the_page_asked_for_with_its_query(client: TestClient) -> None:
+    asked = "/ui/coverage?region=330402&as_of=2025-06-30"
+    sent = client.get(asked, headers={"Authorization": ""}, follow_redirects=False)
+    assert sent.status_code == 303
+    form = client.get(sent.headers["location"], headers={"Authorization": ""})
+    assert form.status_code == 200 and "as_of=2025-06-30" in form.text  # the form carries it along
+    back = client.post("/ui/login", data={"token": "dj_abc", "next": asked}, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == asked
 
 
 def test_a_region_token_opens_the_dashboard_on_its_region(client: TestClient, container: Container) -> None:
