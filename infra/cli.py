@@ -504,8 +504,10 @@ def relay(
             console.print(f"relay: {published} events read, position {publisher.position()}")
             if not once:
                 publisher.run(_stop_on_signals(), interval)
-        finally:
-            publisher.close()
+        except BaseException:
+            publisher.close(failed=True)  # exit now: the supervisor restarts the relay
+            raise
+        publisher.close()
     finally:
         container.close()
 

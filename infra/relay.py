@@ -223,9 +223,10 @@ class Relay:
             if not self.catch_up():
                 stop.wait(interval)
 
-    def close(self) -> None:
-        """Send what is buffered and close the producer (the position is already saved)."""
-        self.producer.close(timeout=self.ack_timeout)
+    def close(self, *, failed: bool = False) -> None:
+        """Send what is buffered and close the producer (the position is already saved). After a
+        failure nothing is waited for: the unacknowledged batch is published again on restart."""
+        self.producer.close(timeout=0 if failed else self.ack_timeout)
 
     def _read(self, conn: Connection, *, lock: bool) -> int:
         query = select(relay_positions.c.position).where(relay_positions.c.name == self.name)

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 20
 FREEZE_ROUND = 8
 ACK_TIMEOUT = 3.0  # the relay's producer request timeout and wait for acknowledgements
-FREEZE_SECONDS = 8.0  # longer than the relay's ack timeout and the worker's timeouts (3 s each)
+FREEZE_SECONDS = 12.0  # longer than the relay's ack timeout and the worker's timeouts (3 s each)
 PARTITIONS = 3
 
 
