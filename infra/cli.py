@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -102,7 +102,7 @@ def serve(
     if settings.projections == "inline":
         _catch_up(container)
     _first_admin_token(container)
-    parts = _parts(container, settings.projections == "inline")
+    parts = container.parts(inline=settings.projections == "inline")
     console.print(
         f"dangjian on http://{host or settings.host}:{port or settings.port} ({settings.database_url})"
     )
@@ -357,20 +357,6 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The id `dangjian 
     console.print(f"token {token_id} revoked")
 
 
-def _parts(container: Container, inline: bool) -> Any:
-    from api.deps import Parts
-
-    return Parts(
-        ledger=container.ledger,
-        engine=container.engine,
-        runner=container.runner,
-        coverage=container.coverage,
-        audit=container.audit,
-        inline_projections=inline,
-        serialize_commands=is_sqlite(container.settings),
-    )
-
-
 def _os_user() -> str:
     import getpass
 
@@ -416,7 +402,7 @@ def call(
     settings = Settings()
     container = build(settings)
     try:
-        api = create_app(_parts(container, settings.projections == "inline"))
+        api = create_app(container.parts(inline=settings.projections == "inline"))
         local = Principal(actor or _os_user(), Role.ADMIN, Scope("all"))
         api.dependency_overrides[current_principal] = lambda: local
         client = TestClient(api)

@@ -170,6 +170,21 @@ class Container:
     coverage: CoverageView
     audit: AuditView
 
+    def parts(self, *, inline: bool = True, read_wait_seconds: float = 5.0) -> Any:
+        """The API's ``api.deps.Parts`` over this container; commands are serialised on SQLite."""
+        from api.deps import Parts
+
+        return Parts(
+            ledger=self.ledger,
+            engine=self.engine,
+            runner=self.runner,
+            coverage=self.coverage,
+            audit=self.audit,
+            inline_projections=inline,
+            read_wait_seconds=read_wait_seconds,
+            serialize_commands=is_sqlite(self.settings),
+        )
+
     def close(self) -> None:
         self.ledger.close()
         self.engine.dispose()

@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api import tokens
-from api.deps import Parts
 from api.main import create_app
 from domain.application import Ledger
 from domain.envelope import CommandContext
@@ -125,15 +124,7 @@ def as_actor(container: Container) -> Callable[[str], dict[str, str]]:
 def client(container: Container, request: pytest.FixtureRequest) -> Iterator[TestClient]:
     """A test client that sends an admin token unless a request sends its own. The token's actor is
     the test module's ``ACTOR``, else ``tester``."""
-    parts = Parts(
-        ledger=container.ledger,
-        engine=container.engine,
-        runner=container.runner,
-        coverage=container.coverage,
-        audit=container.audit,
-        inline_projections=True,
-        serialize_commands=container.engine.dialect.name == "sqlite",
-    )
+    parts = container.parts()
     actor = getattr(request.module, "ACTOR", "tester")
     with TestClient(create_app(parts), headers=bearer(container.engine, actor)) as test_client:
         yield test_client

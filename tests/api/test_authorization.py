@@ -25,7 +25,6 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api import tokens
-from api.deps import Parts
 from api.main import create_app
 from domain.application import Ledger
 from domain.envelope import CommandContext
@@ -295,15 +294,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Container,
 @pytest.fixture(scope="module")
 def matrix_client(world: tuple[Container, dict[str, UUID]]) -> Iterator[TestClient]:
     container, _ = world
-    parts = Parts(
-        ledger=container.ledger,
-        engine=container.engine,
-        runner=container.runner,
-        coverage=container.coverage,
-        audit=container.audit,
-        inline_projections=True,
-        serialize_commands=True,
-    )
+    parts = container.parts()
     with TestClient(create_app(parts), follow_redirects=False) as client:
         yield client
 

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.hooks import HookContext
 
-from api.deps import Parts
 from api.main import create_app
 from infra.settings import Settings
 from infra.store import build
@@ -74,16 +73,7 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     container.ledger.today = fixed_today
     SEEDED.update(seed_world(container.ledger))
     container.runner.catch_up()
-    APP.state.parts = Parts(
-        ledger=container.ledger,
-        engine=container.engine,
-        runner=container.runner,
-        coverage=container.coverage,
-        audit=container.audit,
-        inline_projections=True,
-        serialize_commands=True,
-        read_wait_seconds=0.2,
-    )
+    APP.state.parts = container.parts(read_wait_seconds=0.2)
     try:
         yield bearer(container.engine, "schemathesis")
     finally:

@@ -142,7 +142,6 @@ def test_token_issue_list_revoke(sqlite_env: dict[str, str]) -> None:
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from infra.cli import _parts
     from infra.settings import Settings
     from infra.store import build
 
@@ -163,7 +162,7 @@ def test_token_issue_list_revoke(sqlite_env: dict[str, str]) -> None:
 
     container = build(Settings())
     try:
-        client = TestClient(create_app(_parts(container, inline=True)))
+        client = TestClient(create_app(container.parts()))
         headers = {"Authorization": f"Bearer {token}"}
         assert client.get("/coverage", params={"region": "330402"}, headers=headers).status_code == 200
         assert client.get("/roster", params={"region": "330402"}, headers=headers).status_code == 403

@@ -25,7 +25,6 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from api import tokens
-from api.deps import Parts
 from api.main import create_app
 from infra.settings import Settings
 from infra.store import Container, build
@@ -67,15 +66,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         dataset.load(container)
         _, token = tokens.issue(container.engine, OFFICER, "admin", "*")
-        parts = Parts(
-            ledger=container.ledger,
-            engine=container.engine,
-            runner=container.runner,
-            coverage=container.coverage,
-            audit=container.audit,
-            inline_projections=True,
-            serialize_commands=True,
-        )
+        parts = container.parts()
         config = uvicorn.Config(create_app(parts), host="127.0.0.1", port=0, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
