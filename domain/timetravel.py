@@ -21,13 +21,20 @@ from datetime import date, datetime
 from typing import Any
 
 
+def effective_day(event: Any, created_on: date) -> date:
+    """The day from which an event takes effect in the fold: never before the aggregate's creation."""
+    day: date = max(event.effective_on, created_on)
+    return day
+
+
 def _ordered(events: Sequence[Any]) -> tuple[Any, list[Any]]:
     created, rest = events[0], list(events[1:])
-    rest.sort(key=lambda e: (max(e.effective_on, created.effective_on), e.originator_version))
+    rest.sort(key=lambda e: (effective_day(e, created.effective_on), e.originator_version))
     return created, rest
 
 
-def _apply(event: Any, aggregate: Any) -> bool:
+def apply_event(event: Any, aggregate: Any) -> bool:
+    """Apply one event to the folded aggregate; False (and skipped) if it cannot apply in this order."""
     try:
         event.apply(aggregate)
     except (ValueError, KeyError):
@@ -42,7 +49,9 @@ def timeline(events: Sequence[Any]) -> Iterator[tuple[date, Any]]:
     """Yield ``(valid_from, aggregate)`` for each date on which the aggregate's state changes.
 
     The same aggregate object is advanced between yields: read what you need before asking for the
-    next one. Each state holds from its ``valid_from`` until the next one's.
+    next one. Each state holds from its ``valid_from`` until the next one's. The aggregate left after
+    the last yield can be extended with a later event whose ``effective_day`` is not before the last
+    ``valid_from``: that event comes last in this order (``projections.temporal.Fold``, issue #6).
     """
     if not events:
         return
@@ -50,11 +59,11 @@ def timeline(events: Sequence[Any]) -> Iterator[tuple[date, Any]]:
     aggregate = created.mutate(None)
     start = created.effective_on
     for event in rest:
-        day = max(event.effective_on, created.effective_on)
+        day = effective_day(event, created.effective_on)
         if day > start:
             yield start, aggregate
             start = day
-        _apply(event, aggregate)
+        apply_event(event, aggregate)
     yield start, aggregate
 
 
@@ -68,5 +77,5 @@ def state_as_of(events: Sequence[Any], as_of: date, known_at: datetime | None = 
     for event in rest:
         if event.effective_on > as_of:
             break
-        _apply(event, aggregate)
+        apply_event(event, aggregate)
     return aggregate

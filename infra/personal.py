@@ -18,10 +18,11 @@ for ``cache_seconds``; a process forgets a member's key at once when it reads th
 from __future__ import annotations
 
 import base64
+import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -32,15 +33,18 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     Cipher,
     Compressor,
+    JSONTranscoder,
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
     Transcoder,
+    UUIDAsHex,
 )
 from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, Table, Uuid, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from domain.personal import ERASED, personal_data_of
+from domain.commands.base import DateAsISO
+from domain.personal import ERASED, PersonalData, personal_data_of
 
 TOKEN_PREFIX = "aesgcm:v1:"
 NONCE_BYTES = 12
@@ -91,6 +95,46 @@ class KeyVault:
             self._cache[member_id] = (bytes(key), self.clock())
         return bytes(key)
 
+    def keys(self, member_ids: Collection[UUID]) -> dict[UUID, bytes]:
+        """The existing keys of ``member_ids``: cached ones, the rest read with one query (issue #6,
+        P3: a rebuild decodes a batch of events at a time, and a cold key costs a round trip each)."""
+        now = self.clock()
+        found: dict[UUID, bytes] = {}
+        with self._lock:
+            for member_id in member_ids:
+                cached = self._cache.get(member_id)
+                if cached is not None and now - cached[1] < self.cache_seconds:
+                    found[member_id] = cached[0]
+        missing = sorted(set(member_ids) - found.keys())
+        if missing:
+            query = select(member_keys.c.member_id, member_keys.c.key)
+            with self.engine.begin() as conn:
+                for i in range(0, len(missing), 500):  # SQLite's variable limit
+                    chunk = missing[i : i + 500]
+                    for member_id, key in conn.execute(query.where(member_keys.c.member_id.in_(chunk))):
+                        found[member_id] = bytes(key)
+            with self._lock:
+                for member_id in missing:
+                    if member_id in found:
+                        self._cache[member_id] = (found[member_id], now)
+        return found
+
+    def prepare_keys(self, member_ids: Collection[UUID]) -> None:
+        """Make sure every one of ``member_ids`` has a key, and cache them: one query to read and
+        one insert for the missing, not a round trip per member (a bulk import, issue #6 P2)."""
+        missing = sorted(set(member_ids) - self.keys(member_ids).keys())
+        if not missing:
+            return
+        with self.engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            for i in range(0, len(missing), 200):  # SQLite's variable limit (3 a row)
+                rows = [
+                    {"member_id": m, "key": AESGCM.generate_key(256), "created_at": _now()}
+                    for m in missing[i : i + 200]
+                ]
+                conn.execute(dialect.insert(member_keys).values(rows).on_conflict_do_nothing())
+        self.keys(missing)  # a concurrent writer's key, if it won, is the one cached
+
     def destroy(self, member_id: UUID) -> None:
         """Delete the member's key: every stored copy of its personal data becomes unreadable."""
         self.forget(member_id)
@@ -121,6 +165,8 @@ class PersonalDataMapper(Mapper[UUID]):
         compressor: Compressor | None = None,
         cipher: Cipher | None = None,
     ) -> None:
+        if isinstance(transcoder, JSONTranscoder):
+            transcoder = MemoDecoding(transcoder)
         super().__init__(transcoder, compressor, cipher)
         self.vault = vault
 
@@ -142,19 +188,35 @@ class PersonalDataMapper(Mapper[UUID]):
         return super().to_stored_event(clone)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        domain_event = super().to_domain_event(stored_event)
-        if getattr(type(domain_event), "erases_personal_data", False):
-            self.vault.forget(domain_event.originator_id)  # never decrypt after an erasure seen here
-        spec = personal_data_of(type(domain_event))
-        if spec is None:
-            return domain_event
-        state = vars(domain_event)  # a fresh dict of this event alone (see Mapper.to_domain_event)
+        return self.to_domain_events([stored_event])[0]
+
+    def to_domain_events(self, stored_events: Sequence[StoredEvent]) -> list[DomainEventProtocol[UUID]]:
+        """Decode events in order, reading the keys they need with one query for all of them (issue
+        #6, P3); the same as ``to_domain_event`` on each in turn, erasures included."""
+        events = [super(PersonalDataMapper, self).to_domain_event(s) for s in stored_events]
+        specs = [personal_data_of(type(event)) for event in events]
+        keys = self.vault.keys(
+            {spec.subject_of(vars(event)) for event, spec in zip(events, specs, strict=True) if spec}
+        )
+        for event, spec, stored_event in zip(events, specs, stored_events, strict=True):
+            if getattr(type(event), "erases_personal_data", False):
+                self.vault.forget(event.originator_id)  # never decrypt after an erasure seen here
+                keys.pop(event.originator_id, None)
+            if spec is not None:
+                self._decrypt(event, spec, keys, stored_event)
+        return events
+
+    @staticmethod
+    def _decrypt(
+        event: DomainEventProtocol[UUID], spec: PersonalData, keys: dict[UUID, bytes], stored: StoredEvent
+    ) -> None:
+        state = vars(event)  # a fresh dict of this event alone (see Mapper.to_domain_event)
         member_id = spec.subject_of(state)
         for path, holder, name in spec.locate(state):
             value = holder[name]
             if not (isinstance(value, str) and value.startswith(TOKEN_PREFIX)):
                 continue  # the erasure marker, or stored before encryption began
-            key = self.vault.key(member_id, create=False)
+            key = keys.get(member_id)
             if key is None:
                 holder[name] = ERASED
                 continue
@@ -162,10 +224,47 @@ class PersonalDataMapper(Mapper[UUID]):
                 holder[name] = decrypt(key, member_id, value)
             except (InvalidTag, ValueError) as e:
                 raise MapperDeserialisationError(
-                    f"{path} of {stored_event.topic} {stored_event.originator_id} "
-                    f"v{stored_event.originator_version} does not decrypt with member {member_id}'s key"
+                    f"{path} of {stored.topic} {stored.originator_id} "
+                    f"v{stored.originator_version} does not decrypt with member {member_id}'s key"
                 ) from e
-        return domain_event
+
+
+class MemoDecoding(Transcoder):
+    """A JSON transcoder that decodes each distinct id and date once (issue #6, P3): the ids of
+    organisations, members and correlations and the business dates recur from event to event, and
+    building a ``UUID`` costs about as much as decoding the rest of the event. Both types are
+    immutable, so events may share them. Encoding is the wrapped transcoder's."""
+
+    LIMIT = 100_000  # values remembered; forgotten all at once beyond it
+
+    def __init__(self, inner: JSONTranscoder) -> None:
+        self.inner = inner
+        self._memoised = {
+            name
+            for name, kind in (("uuid_hex", UUIDAsHex), ("date_iso", DateAsISO))
+            if type(inner.names.get(name)) is kind
+        }
+        self._memo: dict[tuple[str, str], Any] = {}
+        self._decoder = json.JSONDecoder(object_hook=self._decode_obj)
+
+    def encode(self, obj: Any) -> bytes:
+        return self.inner.encode(obj)
+
+    def decode(self, data: bytes) -> Any:
+        return self._decoder.decode(data.decode("utf8"))
+
+    def _decode_obj(self, d: dict[str, Any]) -> Any:
+        if len(d) == 2:
+            name, data = d.get("_type_"), d.get("_data_")
+            if name in self._memoised and type(data) is str:
+                key = (name, data)
+                value = self._memo.get(key)
+                if value is None:
+                    if len(self._memo) >= self.LIMIT:
+                        self._memo.clear()
+                    value = self._memo[key] = self.inner._decode_obj(d)
+                return value
+        return self.inner._decode_obj(d)
 
 
 def encrypt(key: bytes, member_id: UUID, plaintext: str) -> str:

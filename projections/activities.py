@@ -70,7 +70,7 @@ from projections.tables import activities_pairings as PR
 from projections.tables import activities_participants as P
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
-from projections.temporal import ALL_KNOWN, TemporalProjection, visible
+from projections.temporal import ALL_KNOWN, Fold, Segment, TemporalProjection, visible
 
 ATTENDEE, GUEST = "attendee", "guest"
 
@@ -111,7 +111,13 @@ class ActivitiesProjection(TemporalProjection):
             }
         return {}
 
-    def _segments(self, events: Sequence[Any]) -> list[tuple[date, dict[Table, list[dict[str, Any]]]]]:
+    def _fold(self, events: Sequence[Any]) -> Fold | None:
+        """An activity is folded in recorded order (``_segments``), not by effective date."""
+        if events and isinstance(events[0], Activity.Held):
+            return None
+        return super()._fold(events)
+
+    def _segments(self, events: Sequence[Any]) -> list[Segment]:
         """An activity as last recorded holds from the day it was held (see the module docstring)."""
         if not events or not isinstance(events[0], Activity.Held):
             return super()._segments(events)

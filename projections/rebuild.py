@@ -31,16 +31,26 @@ class RebuildArea:
     """Statement creating the area first (PostgreSQL)."""
 
     def prepare(self, tables: Sequence[Table], restart: bool) -> None:
-        """Create the area's tables (emptied first when ``restart``); keep them to resume otherwise."""
+        """Create the area's tables (emptied first when ``restart``); keep them to resume otherwise.
+
+        Only the replay reads them (a subject's believed rows, ``ix_<table>_subject``) and the switch
+        (whole tables); the indexes that serve the queries on the live tables are left out, since
+        each one only slows every row written into the area (issue #6, P3)."""
         with self.engine.begin() as conn:
             if self.create_schema:
                 conn.execute(text(self.create_schema))
             if restart:
                 metadata.drop_all(conn, tables=[*tables, P])
             metadata.create_all(conn, tables=[*tables, P])
+            for table in tables:
+                for index in table.indexes:
+                    if not (index.unique or str(index.name).endswith("_subject")):
+                        conn.execute(text(f'DROP INDEX IF EXISTS {self.area}."{index.name}"'))
 
-    def switch(self, conn: Connection, names: Sequence[str], tables: Sequence[Table]) -> None:
-        """Copy the rebuilt rows over the live ones and move the live checkpoints (one transaction)."""
+    def switch(self, conn: Connection, names: Sequence[str], tables: Sequence[Table]) -> list[Table]:
+        """Copy the rebuilt rows over the live ones and move the live checkpoints (one transaction);
+        return the tables whose rows changed (the others already held the rebuilt rows)."""
+        copied: list[Table] = []
         quoted = ", ".join(f"'{n}'" for n in names)
         lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
         conn.execute(
@@ -48,6 +58,9 @@ class RebuildArea:
         )
         for table in tables:
             columns = ", ".join(f'"{c.name}"' for c in table.columns if c.name != "row_id")
+            if self._same_rows(conn, table.name, columns):
+                continue  # nothing to copy: the live table already holds the rebuilt rows (issue #6, P3)
+            copied.append(table)
             conn.execute(text(f'DELETE FROM {self.live}."{table.name}"'))
             conn.execute(
                 text(
@@ -62,6 +75,27 @@ class RebuildArea:
                 f"WHERE r.name = {self.live}.projection_positions.name) WHERE name IN ({quoted})"
             )
         )
+        return copied
+
+    def _same_rows(self, conn: Connection, name: str, columns: str) -> bool:
+        """Whether the live table and the rebuilt one hold the same rows, as many times each (row ids
+        aside): then the switch leaves it as it is instead of deleting and inserting every row."""
+        live, area = f'{self.live}."{name}"', f'{self.area}."{name}"'
+        counts = conn.execute(text(f"SELECT (SELECT COUNT(*) FROM {live}), (SELECT COUNT(*) FROM {area})"))
+        if len(set(counts.one())) > 1:
+            return False
+        if conn.dialect.name == "postgresql":
+            rows = {table: f"SELECT {columns} FROM {table}" for table in (live, area)}
+            minus = "EXCEPT ALL"
+        else:  # SQLite has no EXCEPT ALL: count the copies of each row
+            rows = {
+                table: f"SELECT {columns}, COUNT(*) AS n FROM {table} GROUP BY {columns}"
+                for table in (live, area)
+            }
+            minus = "EXCEPT"
+        # the counts are equal, so the tables differ exactly when one of them has a row the other lacks
+        differs = f"{rows[live]} {minus} {rows[area]}"
+        return conn.execute(text(f"SELECT 1 WHERE EXISTS ({differs})")).first() is None
 
     def analyze(self, tables: Sequence[Table]) -> None:
         """Refresh the planner's statistics of the switched live tables (PostgreSQL): every row was

@@ -18,6 +18,7 @@ compared with the rows currently believed; only the differences are closed and i
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -46,7 +47,7 @@ from sqlalchemy import (
     update,
 )
 
-from domain.timetravel import timeline
+from domain.timetravel import apply_event, effective_day, timeline
 
 ALL_KNOWN = 2**62
 """A position past every event: "as known now"."""
@@ -92,6 +93,16 @@ def attribute_names(table: Table) -> tuple[str, ...]:
 
 
 @functools.cache
+def _attributes(table: Table) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A row's attribute values in column order, as a tuple."""
+    names = attribute_names(table)
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return operator.itemgetter(*names)
+
+
+@functools.cache
 def _key_names(table: Table) -> tuple[str, ...]:
     """The columns of a row's key: its valid interval and attributes (all but subject and known)."""
     return ("valid_from", "valid_to", *attribute_names(table))
@@ -109,6 +120,9 @@ class Histories:
         self._load = load
         self.capacity = capacity
         self._cache: OrderedDict[UUID, list[Any]] = OrderedDict()
+        self._folds: dict[UUID, dict[str, Any]] = {}
+        """Each projection's fold of a cached history (``TemporalProjection._timeline``): derived from
+        the cached events, so dropped with them."""
         self._size = 0
         self._lock = threading.Lock()
 
@@ -126,7 +140,7 @@ class Histories:
                 self._cache.move_to_end(event.originator_id)
                 self._evict()
             elif len(events) < version - 1:  # a gap: load it again when asked
-                self._size -= len(self._cache.pop(event.originator_id))
+                self._drop(event.originator_id)
 
     def __call__(self, aggregate_id: UUID, version: int) -> Sequence[Any]:
         with self._lock:
@@ -140,10 +154,30 @@ class Histories:
                 self._put(aggregate_id, list(loaded))
         return loaded
 
+    def take_fold(self, aggregate_id: UUID, owner: str) -> Any | None:
+        """Remove and return ``owner``'s fold of the aggregate's history, if it kept one (issue #6, P3)."""
+        with self._lock:
+            fold = self._folds.get(aggregate_id, {}).pop(owner, None)
+            if fold is not None:
+                self._size -= 1
+            return fold
+
+    def keep_fold(self, aggregate_id: UUID, owner: str, fold: Any) -> None:
+        """Keep ``owner``'s fold while the aggregate's history stays cached; it counts as one event
+        towards ``capacity`` (a fold holds one aggregate's state and its rows)."""
+        with self._lock:
+            if aggregate_id in self._cache:
+                folds = self._folds.setdefault(aggregate_id, {})
+                self._size += owner not in folds
+                folds[owner] = fold
+                self._cache.move_to_end(aggregate_id)
+                self._evict()
+
     def clear(self) -> None:
         """Forget every cached history (after an erasure, the decrypted events must not linger)."""
         with self._lock:
             self._cache.clear()
+            self._folds.clear()
             self._size = 0
 
     def _put(self, aggregate_id: UUID, events: list[Any]) -> None:
@@ -153,7 +187,10 @@ class Histories:
 
     def _evict(self) -> None:
         while self._size > self.capacity and len(self._cache) > 1:
-            self._size -= len(self._cache.popitem(last=False)[1])
+            self._drop(next(iter(self._cache)))
+
+    def _drop(self, aggregate_id: UUID) -> None:
+        self._size -= len(self._cache.pop(aggregate_id)) + len(self._folds.pop(aggregate_id, {}))
 
 
 class TemporalProjection:
@@ -203,26 +240,96 @@ class TemporalProjection:
 
     def _wanted(self, event: Any) -> dict[Table, set[RowKey]]:
         """The rows the aggregate's timeline asks for, as known once ``event`` is recorded."""
-        events = self.history(event.originator_id, event.originator_version)
         wanted: dict[Table, set[RowKey]] = {table: set() for table in self.tables}
-        segments = list(self._segments(events))
+        segments = self._timeline(event)
         for i, (valid_from, table_rows) in enumerate(segments):
             valid_to = segments[i + 1][0] if i + 1 < len(segments) else None
             for table, rows in table_rows.items():
-                names = attribute_names(table)
+                attributes = _attributes(table)
+                keys = wanted[table]
                 for row in rows:
-                    wanted[table].add((valid_from, valid_to, *(row[n] for n in names)))
+                    keys.add((valid_from, valid_to, *attributes(row)))
         return wanted
 
-    def _segments(self, events: Sequence[Any]) -> list[tuple[date, dict[Table, list[dict[str, Any]]]]]:
+    def _timeline(self, event: Any) -> Sequence[Segment]:
+        """The segments of the aggregate's history up to ``event``: the fold kept from its previous
+        event extended when that is possible, else the history folded again (issue #6, P3: folding
+        every history from its first event made a replay quadratic in an aggregate's length)."""
+        histories = self.history if isinstance(self.history, Histories) else None
+        aggregate_id = event.originator_id
+        fold = histories.take_fold(aggregate_id, self.name) if histories is not None else None
+        if fold is None or not fold.extend(event):
+            events = self.history(aggregate_id, event.originator_version)
+            fold = self._fold(events)
+            if fold is None:
+                return self._segments(events)
+        if histories is not None:
+            histories.keep_fold(aggregate_id, self.name, fold)
+        return fold.segments()
+
+    def _fold(self, events: Sequence[Any]) -> Fold | None:
+        """The timeline of ``events`` as rows, kept open to be extended; None for an aggregate this
+        projection folds otherwise (see ``_segments``)."""
+        return Fold(events, self.rows)
+
+    def _segments(self, events: Sequence[Any]) -> list[Segment]:
         """The aggregate's timeline as rows, consecutive equal states merged."""
-        merged: list[tuple[date, dict[Table, list[dict[str, Any]]]]] = []
-        for valid_from, aggregate in timeline(events):
-            rows = self.rows(aggregate)
-            if merged and _same(merged[-1][1], rows):
-                continue
-            merged.append((valid_from, rows))
-        return merged
+        return Fold(events, self.rows).segments()
+
+
+Rows = dict[Table, list[dict[str, Any]]]
+"""An aggregate's state as rows: the attribute columns of each row, per table."""
+Segment = tuple[date, Rows]
+"""A state of an aggregate as rows, and the date from which it holds (until the next segment's)."""
+
+
+class Fold:
+    """An aggregate's timeline (``domain.timetravel.timeline``) as rows, consecutive equal states
+    merged, kept with the aggregate as folded so far. The next event of the aggregate extends it when
+    it takes effect on or after the timeline's last day: it then comes last in effective-date order,
+    so applying it to the folded aggregate gives what folding the whole history again would (issue
+    #6, P3). An event dated earlier needs the history folded again (``extend`` says no)."""
+
+    def __init__(self, events: Sequence[Any], rows: Callable[[Any], Rows]) -> None:
+        self.rows = rows
+        self.version: int = events[-1].originator_version if events else 0
+        self.created_on: date = events[0].effective_on if events else date.min
+        self.closed: list[Segment] = []
+        """The merged segments before the last day."""
+        self.last: Segment | None = None
+        """The last day and the state's rows on it (its events may not all be in yet)."""
+        self.merged = False
+        """Whether the last day's state equals the last closed segment's (and so merges into it)."""
+        self.aggregate: Any = None
+        for day, aggregate in timeline(events):
+            self._close()
+            self._set_last(day, rows(aggregate))
+            self.aggregate = aggregate
+
+    def extend(self, event: Any) -> bool:
+        """Fold the aggregate's next event in, if it comes last in effective-date order."""
+        day = effective_day(event, self.created_on)
+        if self.last is None or event.originator_version != self.version + 1 or day < self.last[0]:
+            return False
+        if day > self.last[0]:
+            self._close()
+        apply_event(event, self.aggregate)
+        self.version += 1
+        self._set_last(day, self.rows(self.aggregate))
+        return True
+
+    def segments(self) -> list[Segment]:
+        if self.last is None or self.merged:
+            return self.closed
+        return [*self.closed, self.last]
+
+    def _set_last(self, day: date, rows: Rows) -> None:
+        self.last = (day, rows)
+        self.merged = bool(self.closed) and _same(self.closed[-1][1], rows)
+
+    def _close(self) -> None:
+        if self.last is not None and not self.merged:
+            self.closed.append(self.last)
 
 
 class _Believed:
@@ -268,6 +375,8 @@ class _Believed:
     def reconcile(self, table: Table, subject: UUID, wanted: set[RowKey], position: int) -> None:
         """Close the believed rows no longer wanted and open the wanted ones not believed yet."""
         current = self.rows[table][subject]
+        if not current and not wanted:
+            return
         for key in [key for key in current if key not in wanted]:
             row = current.pop(key)
             if isinstance(row, list):  # opened earlier in this batch
@@ -329,13 +438,32 @@ def _qualified(conn: Connection, table: Table) -> str:
     return f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
 
 
-def _same(a: dict[Table, list[dict[str, Any]]], b: dict[Table, list[dict[str, Any]]]) -> bool:
+def _same(a: Rows, b: Rows) -> bool:
+    """Whether two states ask for the same rows: per table, the same rows in any order, values
+    compared as text."""
     if a == b:  # the usual case, and cheap: equal in the same order
         return True
-    return all(
-        sorted(map(_hashable, a.get(t, []))) == sorted(map(_hashable, b.get(t, [])))
-        for t in a.keys() | b.keys()
-    )
+    tables = a.keys() | b.keys()
+    if any(len(a.get(t, ())) != len(b.get(t, ())) for t in tables):
+        return False  # the same answer as comparing them row by row, cheaper (issue #6, P3)
+    for t in tables:
+        rows_a, rows_b = a.get(t, []), b.get(t, [])
+        if len(rows_a) == 1:
+            if not _same_row(rows_a[0], rows_b[0]):
+                return False
+        elif sorted(map(_hashable, rows_a)) != sorted(map(_hashable, rows_b)):
+            return False
+    return True
+
+
+def _same_row(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """``_hashable(a) == _hashable(b)``, looking first at the values that differ (issue #6, P3)."""
+    if a.keys() != b.keys():
+        return False
+    differing = [k for k in a if a[k] != b[k]]
+    if any(str(a[k]) != str(b[k]) for k in differing):
+        return False
+    return all(str(a[k]) == str(b[k]) for k in a)
 
 
 def _hashable(row: dict[str, Any]) -> tuple[Any, ...]:

@@ -53,3 +53,64 @@ def test_a_process_forgets_a_cached_key_when_it_reads_the_erasure(tmp_path: Path
     assert second_keys.key(member, create=False) is None
     first.close()
     second.close()
+
+
+def test_a_batch_decodes_with_one_key_query_as_event_by_event(tmp_path: Path) -> None:
+    """Issue #6 (P3): ``to_domain_events`` reads the keys of a whole batch with one query, and decodes
+    exactly what ``to_domain_event`` on each would: plaintext, or ``ERASED`` for an erased member."""
+    from sqlalchemy import event as sa_event
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'keys.sqlite'}", demo_when_empty=False)
+
+    def process() -> tuple[Ledger, KeyVault]:
+        vault = KeyVault(read_engine(settings))
+        vault.setup()
+        return Ledger(env=ledger_env(settings), today=fixed_today, vault=vault), vault
+
+    writer, _ = process()
+    ctx = CommandContext.new("association")
+    org = f.establish(writer, ctx, [])
+    names = ["欧阳娜娜", "张三", "李四"]
+    members = [f.register_member(writer, ctx, [org], name=name).id for name in names]
+    writer.correct_member(ctx, members[1], effective_on=TODAY, changes={"name": "张三丰"}, reason="笔误")
+    writer.erase_member_personal_data(ctx, members[2], effective_on=TODAY, reason="本人申请")
+    notifications = writer.recorder.select_notifications(start=1, limit=100)
+
+    reader, vault = process()
+    queries: list[str] = []
+    sa_event.listen(vault.engine, "before_cursor_execute", lambda *a: queries.append(a[2]))
+    batch = reader.mapper.to_domain_events(notifications)  # type: ignore[attr-defined]
+    assert len([q for q in queries if "member_keys" in q]) == 1
+    one_by_one = [process()[0].mapper.to_domain_event(n) for n in notifications]
+    assert [vars(e) for e in batch] == [vars(e) for e in one_by_one]
+    decoded = {e.originator_id: getattr(e, "name", None) for e in batch if hasattr(e, "name")}
+    assert decoded[members[0]] == "欧阳娜娜" and decoded[members[2]] == ERASED
+    corrections = [getattr(e, "changes", {}) for e in batch if e.originator_id == members[1]]
+    assert corrections[-1].get("name") == "张三丰"
+    writer.close()
+    reader.close()
+
+
+def test_memo_decoding_decodes_as_the_json_transcoder(memory_ledger: Ledger) -> None:
+    """Ids and dates are built once and shared (issue #6, P3); the values are those of eventsourcing's."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from infra.personal import MemoDecoding
+
+    transcoder = memory_ledger.construct_transcoder()
+    memo = MemoDecoding(transcoder)  # type: ignore[arg-type]
+    member = uuid4()
+    value = {
+        "ids": [member, member, {"nested": member}],
+        "day": date(2025, 3, 1),
+        "at": datetime(2025, 3, 1, 8, 30),
+        "amount": Decimal("1.50"),
+        "_type_": "not a transcoding",
+        "plain": {"_type_": "x", "_data_": 1, "more": 2},
+    }
+    encoded = transcoder.encode(value)
+    assert memo.encode(value) == encoded
+    assert memo.decode(encoded) == transcoder.decode(encoded) == value
+    again = memo.decode(encoded)
+    assert again["ids"][0] is again["ids"][1] is memo.decode(encoded)["ids"][2]["nested"]

@@ -111,3 +111,58 @@ def test_an_interrupted_rebuild_resumes(container: Container) -> None:
     assert 0 < resumed < total
     with container.engine.connect() as conn:
         assert snapshot(conn) == before
+
+
+def test_the_rebuild_area_keeps_only_the_indexes_the_replay_reads(container: Container) -> None:
+    """Issue #6 (P3): the area's tables are written by the replay, which reads them only through
+    ``ix_<table>_subject``; the live tables keep every index their queries use."""
+    from sqlalchemy import inspect
+
+    runner = container.runner
+    area = runner.rebuild_area
+    assert area is not None
+    tables = [t for p in runner.projections.values() for t in p.tables]
+    area.prepare(tables, restart=True)
+    schema = area.area.strip('"')
+    try:
+        with area.engine.connect() as conn:
+            inspector = inspect(conn)
+            for table in tables:
+                kept = {ix["name"] for ix in inspector.get_indexes(table.name, schema=schema)}
+                assert kept == {
+                    ix.name for ix in table.indexes if ix.unique or str(ix.name).endswith("_subject")
+                }
+        with container.engine.connect() as conn:
+            inspector = inspect(conn)
+            for table in tables:
+                assert {ix["name"] for ix in inspector.get_indexes(table.name)} == {
+                    ix.name for ix in table.indexes
+                }
+    finally:
+        area.drop(tables)
+    assert any(str(ix.name).endswith("_known") for t in tables for ix in t.indexes)
+
+
+def test_the_switch_copies_only_the_tables_whose_rows_changed(container: Container) -> None:
+    """Issue #6 (P3): a live table that already holds the rebuilt rows is left as it is (same row
+    ids); one that differs, even by a row written twice, gets the rebuilt rows."""
+    from sqlalchemy import insert, select
+
+    from projections.tables import coverage_entities as E
+    from projections.tables import coverage_organizations as O
+
+    ledger, runner, ctx = container.ledger, container.runner, CommandContext.new("station")
+    entities = [f.register_entity(ledger, ctx, name=f"市场{i}") for i in range(3)]
+    f.establish(ledger, ctx, entities[:2])
+    runner.catch_up()
+    with container.engine.connect() as conn:
+        before = snapshot(conn)
+        organizations = sorted(conn.execute(select(O)).all())
+    with container.engine.begin() as conn:
+        doubled = conn.execute(select(E).where(E.c.subject_id == entities[0])).first()
+        assert doubled is not None
+        conn.execute(insert(E).values({k: v for k, v in doubled._mapping.items() if k != "row_id"}))
+    runner.rebuild(restart=True)
+    with container.engine.connect() as conn:
+        assert sorted(conn.execute(select(O)).all()) == organizations  # untouched, row ids included
+        assert snapshot(conn) == before  # the doubled row is single again

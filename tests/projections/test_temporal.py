@@ -22,7 +22,7 @@ from domain.envelope import CommandContext
 from domain.values import EntityStatus
 from infra.settings import Settings
 from infra.store import Container, build, projections_for
-from projections.coverage import CoverageReport, CoverageView
+from projections.coverage import CoverageProjection, CoverageReport, CoverageView
 from projections.runner import ProjectionRunner
 from projections.tables import audit_events, metadata
 from projections.temporal import ALL_KNOWN, visible
@@ -315,3 +315,59 @@ def test_histories_extend_from_observed_events_and_stay_bounded(
     assert len(loads) == 2 and loads[-1] == (entities[0], 2)
     histories.clear()
     assert histories(entities[2], 1) == stored[entities[2]] and len(loads) == 3
+
+
+def test_a_kept_fold_extended_event_by_event_equals_folding_the_history_again(
+    memory_ledger: Ledger, ctx: Any
+) -> None:
+    """Issue #6 (P3): a projection extends the timeline it folded at an aggregate's previous event
+    instead of folding the whole history again; a back-dated event makes it fold again. Either way
+    the segments are those of the whole history folded from its first event."""
+    from domain.values import EntityStatus as S
+    from projections.temporal import Histories
+
+    entity = f.register_entity(memory_ledger, ctx, effective_on=date(2025, 1, 10))
+    changes: list[tuple[date, Any]] = [
+        (date(2025, 3, 1), {"status": S.SUSPENDED}),
+        (date(2025, 3, 1), {"name": "同日更正"}),  # same day: the last segment changes
+        (date(2025, 5, 1), {"status": S.OPERATING}),  # back to an earlier state: segments differ
+        (date(2025, 2, 1), {"name": "补录更正"}),  # back-dated: folded again
+        (date(2025, 6, 1), {"region_code": "330411"}),
+        (date(2024, 12, 1), {"station": "早于登记"}),  # before the registration: takes effect on it
+    ]
+    for day, change in changes:
+        if "status" in change:
+            memory_ledger.change_entity_status(ctx, entity, effective_on=day, status=change["status"])
+        else:
+            memory_ledger.correct_entity(ctx, entity, effective_on=day, changes=change, reason="核对")
+    events = list(memory_ledger.events.get(entity))
+    histories = Histories(lambda aggregate_id, version: events[:version])
+    projection = CoverageProjection(histories)
+    folded: list[int] = []
+    fold = projection._fold
+    projection._fold = lambda events: folded.append(len(events)) or fold(events)  # type: ignore[method-assign]
+    for event in events:
+        histories.observe(event)
+        assert projection._timeline(event) == projection._segments(events[: event.originator_version])
+    assert folded == [1, 5, 7]  # the first event, and the two dated before the timeline's last day
+    assert len(projection._segments(events)) == 5
+
+
+_VALUES = st.sampled_from([None, 0, 1, True, False, 1.0, "1", "True", "a", date(2025, 1, 1), "2025-01-01"])
+_ROWS = st.lists(st.dictionaries(st.sampled_from("xyz"), _VALUES, min_size=1, max_size=3), max_size=3)
+
+
+@given(a=st.dictionaries(st.sampled_from("TU"), _ROWS), b=st.dictionaries(st.sampled_from("TU"), _ROWS))
+def test_equal_states_are_decided_as_by_comparing_every_row_as_text(a: Any, b: Any) -> None:
+    """Issue #6 (P3): the shortcuts of ``_same`` give the answer of the plain comparison: per table,
+    the rows sorted, each row's values as text (so 1 and True differ, 1 and "1" do not)."""
+    from projections.temporal import _hashable, _same
+
+    def plain(a: Any, b: Any) -> bool:
+        return all(
+            sorted(map(_hashable, a.get(t, []))) == sorted(map(_hashable, b.get(t, [])))
+            for t in a.keys() | b.keys()
+        )
+
+    assert _same(a, b) == plain(a, b)
+    assert _same(a, a)
