@@ -191,7 +191,7 @@ class BulkLedger(Ledger):
         self, env: dict[str, str], batch: int = 1000, keep: int = 200_000, vault: Any = None
     ) -> None:
         super().__init__(env, vault=vault)
-        self.batch = batch
+        self.batch_size = batch
         self.keep = keep
         self._touched: dict[UUID, Any] = {}
         self._dirty: dict[UUID, Any] = {}
@@ -209,7 +209,7 @@ class BulkLedger(Ledger):
         for aggregate in aggregates:
             self._touched[aggregate.id] = aggregate
             self._dirty[aggregate.id] = aggregate
-        if len(self._dirty) >= self.batch:
+        if len(self._dirty) >= self.batch_size:
             self.flush()
         return CommandResult(subject, 0)
 

@@ -6,6 +6,7 @@ store (R1.2: one record per entity, captured at registration) even when two offi
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -26,6 +27,7 @@ _NAMESPACE = uuid5(NAMESPACE_URL, "https://dangjian.example/market-entity")
 CORRECTABLE = ("name", "kind", "industry", "region_code", "station")
 
 
+@functools.lru_cache(maxsize=4096)  # the command and the aggregate derive it in turn (issue #6, P2)
 def entity_id_for(credit_code: str) -> UUID:
     """The aggregate id of the entity with this unified social credit code."""
     return uuid5(_NAMESPACE, credit_code.strip().upper())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from enum import StrEnum
 
@@ -76,12 +78,21 @@ _REGION_RE = re.compile(r"^\d{6}$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
+_CREDIT_VALUES = {c: i for i, c in enumerate(_CREDIT_ALPHABET)}
+
+
 def credit_code_check_char(first17: str) -> str:
     """The 18th character of a unified social credit code whose first 17 are given."""
-    total = sum(_CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    if len(first17) != len(_CREDIT_WEIGHTS):
+        raise ValueError(f"{first17!r}: 17 characters expected")
+    try:
+        total = sum(map(operator.mul, map(_CREDIT_VALUES.__getitem__, first17), _CREDIT_WEIGHTS))
+    except KeyError as e:
+        raise ValueError(f"{e.args[0]!r} is not a credit-code character") from None
     return _CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 
+@functools.lru_cache(maxsize=4096)  # a command and its aggregate check the same code (issue #6, P2)
 def validate_credit_code(code: str) -> str:
     code = code.strip().upper()
     if not _CREDIT_RE.match(code) or credit_code_check_char(code[:17]) != code[17]:

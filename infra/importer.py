@@ -51,7 +51,9 @@ from sqlalchemy import Engine, select
 
 from domain import errors
 from domain.application import Ledger
+from domain.commands.batch import Outcome
 from domain.envelope import CommandContext
+from domain.receipt import receipt_id_for
 from domain.values import Affiliation, Distribution, EntityStatus, MemberCategory
 from projections.tables import coverage_entities as E
 from projections.tables import coverage_organizations as O
@@ -60,6 +62,8 @@ from projections.temporal import ALL_KNOWN, visible
 IMPORT_NAMESPACE = uuid5(NAMESPACE_URL, "https://dangjian.example/imports/members")
 HEADER_SCAN_ROWS = 10
 MAX_ROWS = 20_000
+CHUNK_ROWS = 1_000
+"""Rows run as one batch of commands and written in one transaction (issue #6, P2)."""
 
 # canonical field → accepted headers (compared after ``_header_key``)
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -540,51 +544,100 @@ def import_members(
         raise UnreadableFile(f"{len(data_rows)} rows: import at most {MAX_ROWS} per file")
     directory = Directory.load(engine, ledger.today())
     seen: dict[UUID, RowResult] = {}
-    for done, (number, values) in enumerate(data_rows, start=1):
-        cells = {c: values[i] if i < len(values) else "" for c, i in positions.items()}
-        report.rows.append(_import_row(ledger, report, number, cells, directory, seen, actor))
-        if progress is not None:
-            progress(done, len(data_rows))
+    done = 0
+    for start in range(0, len(data_rows), CHUNK_ROWS):
+        chunk = data_rows[start : start + CHUNK_ROWS]
+        for row in _import_chunk(ledger, report, chunk, positions, directory, seen, actor):
+            report.rows.append(row.result)
+            report.issues.extend(row.issues)
+            done += 1
+            if progress is not None:
+                progress(done, len(data_rows))
     return report
 
 
-def _import_row(
+@dataclass
+class _Row:
+    """One data row on its way through a chunk."""
+
+    result: RowResult
+    issues: list[ImportIssue]
+    kwargs: dict[str, Any] | None = None
+    repeated: bool = False
+    outcome: Outcome | None = None
+    first: RowResult | None = None
+
+
+def _import_chunk(
     ledger: Ledger,
     report: ImportReport,
-    number: int,
-    cells: dict[str, str],
+    chunk: list[tuple[int, list[str]]],
+    positions: dict[str, int],
     directory: Directory,
     seen: dict[UUID, RowResult],
     actor: str,
-) -> RowResult:
-    result = RowResult(number, "rejected", cells.get("name", ""))
-    kwargs, result.notes, problems = parse_row(cells, report.columns, directory)
-    for problem in problems:
-        rule = problem.rule or RULES.get(_column_field(report.columns, problem.column), "R1.1")
-        report.issues.append(ImportIssue(report.file, number, problem.column, rule, problem.message))
-    if problems:
-        return result
-    command_id = result.command_id = command_id_for(kwargs)
-    first = seen.get(command_id)
-    if first is not None:
-        result.status, result.member_id, result.position = "duplicate", first.member_id, first.position
-        result.notes.append(f"same as row {first.row}")
-        return result
-    repeated = ledger.prior_result(command_id) is not None
-    ctx = CommandContext.new(actor, report.correlation_id, command_id)
-    try:
-        outcome = ledger.register_member(ctx, **kwargs)
-    except errors.DomainError as e:
-        column_field = FIELD_COLUMNS.get(e.field or "", e.field or "")
-        if column_field == "effective_on" and "effective_on" not in report.columns:
-            column_field = "form_date"
-        column = report.columns.get(column_field) or HEADERS.get(column_field, (e.field or "",))[0]
-        report.issues.append(ImportIssue(report.file, number, column, e.rule or "R1.1", e.message))
-        return result
-    result.status = "already_recorded" if repeated else "recorded"
-    result.member_id, result.position = outcome.id, outcome.position
-    seen[command_id] = result
-    return result
+) -> list[_Row]:
+    """Up to ``CHUNK_ROWS`` rows as one batch of commands (issue #6, P2): each row through
+    ``register_member`` with every rule, in row order, the organisations, entities and receipts the
+    rows name read with one query, and the accepted rows written in one transaction. A rejected row
+    writes nothing; the report is the same as with one transaction per row."""
+    rows: list[_Row] = []
+    wanted: set[UUID] = set()
+    for number, values in chunk:
+        cells = {c: values[i] if i < len(values) else "" for c, i in positions.items()}
+        row = _Row(RowResult(number, "rejected", cells.get("name", "")), [])
+        kwargs, row.result.notes, problems = parse_row(cells, report.columns, directory)
+        for problem in problems:
+            rule = problem.rule or RULES.get(_column_field(report.columns, problem.column), "R1.1")
+            row.issues.append(ImportIssue(report.file, number, problem.column, rule, problem.message))
+        if not problems:
+            row.kwargs = kwargs
+            command_id = row.result.command_id = command_id_for(kwargs)
+            wanted.add(receipt_id_for(command_id))
+            wanted.update(kwargs.get("life_org_ids", []))
+            wanted.update(
+                v for v in (kwargs.get("relationship_org_id"), kwargs.get("entity_id")) if v is not None
+            )
+        rows.append(row)
+
+    with ledger.batch() as batch:
+        batch.preload(wanted)
+        for row in rows:
+            if row.kwargs is None:
+                continue
+            result, cid = row.result, row.result.command_id
+            assert cid is not None
+            first = seen.get(cid)
+            if first is not None:
+                result.status, row.first = "duplicate", first
+                result.notes.append(f"same as row {first.row}")
+                continue
+            row.repeated = ledger.prior_result(cid) is not None
+            ctx = CommandContext.new(actor, report.correlation_id, cid)
+            row.outcome = batch.run(ledger.register_member, ctx, **row.kwargs)
+            if row.outcome.ok:
+                seen[cid] = result
+        batch.flush()
+
+    for row in rows:
+        result, outcome = row.result, row.outcome
+        if row.first is not None:
+            result.member_id, result.position = row.first.member_id, row.first.position
+        elif outcome is not None and outcome.error is not None:
+            row.issues.append(_domain_issue(report, result.row, outcome.error))
+        elif outcome is not None and outcome.result is not None:
+            result.status = "already_recorded" if row.repeated else "recorded"
+            result.member_id, result.position = outcome.result.id, outcome.result.position
+    return rows
+
+
+def _domain_issue(report: ImportReport, number: int, e: errors.DomainError) -> ImportIssue:
+    """A rule error of ``register_member`` as a problem in the column it points to."""
+    column_field = FIELD_COLUMNS.get(e.field or "", e.field or "")
+    if column_field == "effective_on" and "effective_on" not in report.columns:
+        column_field = "form_date"
+    column = report.columns.get(column_field) or HEADERS.get(column_field, (e.field or "",))[0]
+    return ImportIssue(report.file, number, column, e.rule or "R1.1", e.message)
 
 
 def _column_field(columns: dict[str, str], header: str) -> str:
