@@ -18,9 +18,12 @@ from sqlalchemy.engine import make_url
 from api import tokens
 from domain.application import Ledger
 from infra.app_role import create_lock_function, lock_through_function
+from infra.bulk import install as install_bulk_store
+from infra.groupcommit import TOPIC as GROUP_COMMIT_TOPIC
 from infra.personal import KeyVault
 from infra.settings import Settings
 from projections.activities import ActivitiesProjection
+from projections.answers import AnswerCache
 from projections.audit import AuditProjection, AuditView
 from projections.coverage import CoverageProjection, CoverageView
 from projections.members import MembersProjection
@@ -183,6 +186,8 @@ class Container:
             inline_projections=inline,
             read_wait_seconds=read_wait_seconds,
             serialize_commands=is_sqlite(self.settings),
+            token_cache_seconds=self.settings.token_cache_seconds,
+            answers=AnswerCache(self.settings.answer_cache_size),
         )
 
     def close(self) -> None:
@@ -190,29 +195,38 @@ class Container:
         self.engine.dispose()
 
 
-def build(settings: Settings | None = None) -> Container:
+def build(settings: Settings | None = None, *, group_commit: bool = True, setup: bool = True) -> Container:
+    """``group_commit=False`` keeps eventsourcing's own recorder on PostgreSQL (P1's baseline).
+    ``setup=False`` creates nothing (tables, triggers, functions): for processes started together
+    after one ``build()`` did (``dangjian serve --workers N``), whose concurrent DDL could collide."""
     settings = settings or Settings()
     env = ledger_env(settings)
+    if group_commit and not is_sqlite(settings):
+        # concurrent commands share one transaction, one table lock and one commit (issue #6, P1)
+        env["APPLICATION_RECORDER_TOPIC"] = GROUP_COMMIT_TOPIC
     restricted = is_app_role(settings)
-    if restricted:
+    if restricted or not setup:
         env["CREATE_TABLE"] = "n"  # the set-up job made the event table; this role may not (issue #7)
     engine = read_engine(settings)
     vault = KeyVault(engine)  # members' keys (issue #7), in the event store's database
-    vault.setup()
+    if setup:
+        vault.setup()
     ledger = Ledger(env=env, vault=vault)
     if is_sqlite(settings):
         # SQLite has one writer; eventsourcing waits 5 s for it by default, which a burst of
         # concurrent commands on the embedded store can exceed. Wait as long as SQLite's lock timeout.
         ledger.recorder.datastore.pool.pool_timeout = 30.0  # type: ignore[attr-defined]
-    if not restricted:
+    if setup and not restricted:
         protect_event_store(ledger, engine)
     if not is_sqlite(settings):
         lock_through_function(ledger, settings.database_schema or "public")
+    install_bulk_store(ledger)  # batches of commands write with COPY on PostgreSQL (issue #6, P2)
     runner = ProjectionRunner(
         ledger, engine, projections_for(ledger), rebuild_area=rebuild_area(settings, engine)
     )
-    runner.setup()
-    tokens.metadata.create_all(engine)  # api_tokens (docs/SECURITY.md)
+    if setup:
+        runner.setup()
+        tokens.metadata.create_all(engine)  # api_tokens (docs/SECURITY.md)
     return Container(settings, ledger, engine, runner, CoverageView(), AuditView())
 
 
