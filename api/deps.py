@@ -20,6 +20,7 @@ from api.schemas.common import CommandAccepted
 from domain import errors
 from domain.application import CommandResult, Ledger
 from domain.envelope import CommandContext
+from projections.answers import AnswerCache
 from projections.audit import AuditView, naive_utc
 from projections.coverage import CoverageView
 from projections.runner import ProjectionRunner
@@ -44,9 +45,13 @@ class Parts:
     """Run one command (and its inline catch-up) at a time: the embedded SQLite store has one writer,
     and queueing here is faster and fairer than SQLite's busy-waiting between two writers."""
     command_lock: threading.Lock = field(default_factory=threading.Lock)
+    token_cache_seconds: float = 0.0
+    """How long a live token's lookup is reused (``api.tokens.lookup``); 0: every request."""
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
+    """Statistics answers kept by question and read position (``projections.answers``)."""
 
 
-def get_parts(request: Request) -> Parts:
+async def get_parts(request: Request) -> Parts:  # async: no I/O, so no thread hop (issue #6, P1)
     parts: Parts = request.app.state.parts
     return parts
 
@@ -54,7 +59,7 @@ def get_parts(request: Request) -> Parts:
 PartsDep = Annotated[Parts, Depends(get_parts)]
 
 
-def get_context(
+async def get_context(  # async: no I/O, so no thread hop (issue #6, P1)
     principal: PrincipalDep,
     x_correlation_id: Annotated[UUID | None, Header()] = None,
     x_command_id: Annotated[UUID | None, Header(description="Makes the command idempotent")] = None,
@@ -89,7 +94,11 @@ class Commands:
         return CommandAccepted(id=result.id, position=result.position)
 
 
-CommandsDep = Annotated[Commands, Depends()]
+async def get_commands(parts: PartsDep) -> Commands:  # async: no I/O, so no thread hop (issue #6, P1)
+    return Commands(parts)
+
+
+CommandsDep = Annotated[Commands, Depends(get_commands)]
 
 
 def get_read_connection(parts: PartsDep) -> Iterator[Connection]:

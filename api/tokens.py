@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -71,13 +74,15 @@ def issue(engine: Engine, actor: str, role: str, scope: str) -> tuple[str, str]:
 
 
 def revoke(engine: Engine, token_id: str) -> bool:
-    """Revoke a token by its id; answers whether a live token was revoked."""
+    """Revoke a token by its id; answers whether a live token was revoked. This process forgets its
+    cached lookups at once; other API processes within their ``cache_seconds`` (``lookup``)."""
     with engine.begin() as conn:
         result = conn.execute(
             update(api_tokens)
             .where(api_tokens.c.token_id == token_id, api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=_now())
         )
+    _cache.forget(engine)
     return bool(result.rowcount)
 
 
@@ -101,14 +106,63 @@ def is_empty(engine: Engine) -> bool:
         return conn.execute(select(api_tokens.c.token_id).limit(1)).first() is None
 
 
-def lookup(engine: Engine, token: str) -> tuple[str, str, str] | None:
-    """``(actor, role, scope)`` of a live token; None for an unknown or revoked token."""
+Found = tuple[str, str, str]
+
+
+class _LookupCache:
+    """Live tokens found recently, per engine, by hash (issue #6, P5: one query less per request).
+
+    Only live tokens are kept, so an unknown token is looked up every time (a new token works at
+    once) and a cached one lives ``cache_seconds`` at most: a revocation by another process (``dangjian
+    token revoke``) takes effect within that time (docs/SECURITY.md S1)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._found: weakref.WeakKeyDictionary[Engine, dict[str, tuple[float, Found]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, engine: Engine, key: str) -> Found | None:
+        with self._lock:
+            entry = self._found.get(engine, {}).get(key)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+    def put(self, engine: Engine, key: str, found: Found, seconds: float) -> None:
+        with self._lock:
+            entries = self._found.setdefault(engine, {})
+            if len(entries) >= self.capacity:
+                entries.clear()
+            entries[key] = (time.monotonic() + seconds, found)
+
+    def forget(self, engine: Engine) -> None:
+        """Drop what every engine on the same database (any schema: dropping more is safe) keeps."""
+        with self._lock:
+            for other in [e for e in self._found if e.url == engine.url]:
+                self._found.pop(other, None)
+
+
+_cache = _LookupCache()
+
+
+def lookup(engine: Engine, token: str, cache_seconds: float = 0.0) -> Found | None:
+    """``(actor, role, scope)`` of a live token; None for an unknown or revoked token. With
+    ``cache_seconds`` a live token found in the last that many seconds is not looked up again, unless
+    ``revoke`` ran in this process since."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
+    key = digest(token)
+    if cache_seconds > 0 and (cached := _cache.get(engine, key)) is not None:
+        return cached
     with engine.connect() as conn:
         row = conn.execute(
             select(api_tokens.c.actor, api_tokens.c.role, api_tokens.c.scope).where(
-                api_tokens.c.token_hash == digest(token), api_tokens.c.revoked_at.is_(None)
+                api_tokens.c.token_hash == key, api_tokens.c.revoked_at.is_(None)
             )
         ).first()
-    return None if row is None else (row.actor, row.role, row.scope)
+    if row is None:
+        return None
+    found = (row.actor, row.role, row.scope)
+    if cache_seconds > 0:
+        _cache.put(engine, key, found, cache_seconds)
+    return found

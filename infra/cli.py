@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -88,6 +88,9 @@ def _first_admin_token(container: Container) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="API processes (default: settings; above 1 needs PostgreSQL)")
+    ] = None,
 ) -> None:
     """Serve the HTTP API; on an empty embedded store, load the demo data first."""
     import uvicorn
@@ -102,14 +105,32 @@ def serve(
     if settings.projections == "inline":
         _catch_up(container)
     _first_admin_token(container)
-    parts = container.parts(inline=settings.projections == "inline")
+    workers = workers or settings.workers
+    if workers > 1 and is_sqlite(settings):
+        console.print("[red]--workers above 1 needs PostgreSQL[/red]: SQLite has one writer")
+        raise typer.Exit(2)
     console.print(
-        f"dangjian on http://{host or settings.host}:{port or settings.port} ({settings.database_url})"
+        f"dangjian on http://{host or settings.host}:{port or settings.port} ({settings.database_url}, "
+        f"{workers} worker{'s' if workers > 1 else ''})"
     )
+    address = {"host": host or settings.host, "port": port or settings.port}
+    if workers > 1:  # each process builds its own container from the same settings (``worker_app``)
+        container.close()
+        uvicorn.run("infra.cli:worker_app", factory=True, workers=workers, **address)  # type: ignore[arg-type]
+        return
     try:
-        uvicorn.run(create_app(parts), host=host or settings.host, port=port or settings.port)
+        uvicorn.run(create_app(container.parts(inline=settings.projections == "inline")), **address)  # type: ignore[arg-type]
     finally:
         container.close()
+
+
+def worker_app() -> Any:
+    """The app of one of ``dangjian serve --workers N``'s processes (a uvicorn factory)."""
+    from api.main import create_app
+
+    settings = Settings()
+    container = build(settings, setup=False)  # ``serve`` set the store up before starting the processes
+    return create_app(container.parts(inline=settings.projections == "inline"))
 
 
 @app.command()

@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    workers: int = 1
+    """API processes ``dangjian serve`` runs (uvicorn workers). More than one needs PostgreSQL: the
+    embedded SQLite store has one writer (issue #6, P1/P5)."""
+
+    token_cache_seconds: float = 5.0
+    """How long an API process reuses a live token's lookup (issue #6, P5). A revocation takes effect
+    at once in the process that revokes, and within this time in the others; 0 looks up every request."""
+
+    answer_cache_size: int = 1024
+    """Statistics answers an API process keeps, keyed by the question and the read position (issue #6,
+    P5); 0 turns the cache off."""
+
     demo_when_empty: bool | None = None
     """``dangjian serve`` loads the demo data set when the event store is empty. Default: on the
     embedded SQLite store only, never on PostgreSQL unless set to true."""

@@ -52,7 +52,8 @@ def child_regions(conn: Connection, region: str, as_of: date, known: int) -> lis
 
 
 def _coverage(conn: Connection, region: str, as_of: date, known: int) -> dict[str, Any]:
-    report = CoverageView().report(conn, as_of=as_of, known=known, region=region)
+    # One query for the total and the kinds: the total is the sum of the groups (issue #6, P4).
+    report = CoverageView().report(conn, as_of=as_of, known=known, region=region, group_by="kind")
 
     def figures(f: CoverageFigures) -> dict[str, Any]:
         return {
@@ -61,10 +62,9 @@ def _coverage(conn: Connection, region: str, as_of: date, known: int) -> dict[st
             "work_coverage_share": f.work_coverage_share,
         }
 
-    by_kind = CoverageView().report(conn, as_of=as_of, known=known, region=region, group_by="kind")
     return {
         "entities": figures(report.total),
-        "by_kind": {k: figures(v) for k, v in sorted(by_kind.groups.items())},
+        "by_kind": {k: figures(v) for k, v in sorted(report.groups.items())},
         "members": {
             "total": report.members,
             "by_category": report.members_by_category,

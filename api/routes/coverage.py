@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import PartsDep, ReadConnection, ReadTimeDep
 from api.schemas.coverage import CoverageFiguresPublic, CoveragePublic, MemberCounts
 from domain.values import EntityKind
+from projections.answers import seen_at
 from projections.coverage import CoverageFigures
 
 router = APIRouter(tags=["statistics"])
@@ -36,16 +37,20 @@ def get_coverage(
 ) -> CoveragePublic:
     """Organisation and work coverage of operating entities, with member counts (R13.1), as of a date
     and as known at a moment."""
-    position = min(parts.runner.position("coverage", conn), at.known)
-    report = parts.coverage.report(
-        conn,
-        as_of=at.as_of,
-        known=at.known,
-        region=region,
-        kind=kind,
-        industry=industry,
-        station=station,
-        group_by=group_by,
+    (position,) = seen_at(at.known, {"coverage": parts.runner.position("coverage", conn)}, "coverage")
+    question = (at.as_of, position, region, kind, industry, station, group_by)
+    report = parts.answers.answer(
+        ("coverage", *question),
+        lambda: parts.coverage.report(
+            conn,
+            as_of=at.as_of,
+            known=position,
+            region=region,
+            kind=kind,
+            industry=industry,
+            station=station,
+            group_by=group_by,
+        ),
     )
     members = None
     if not (kind or industry or station):

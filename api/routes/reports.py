@@ -9,9 +9,13 @@ from fastapi.responses import Response
 
 from api.deps import PartsDep, ReadConnection, ReadTimeDep
 from api.schemas.reports import HalfYearReport
+from projections.answers import seen_at
 from projections.report import half_year_report, is_cut_off, to_csv
 
 router = APIRouter(tags=["statistics"])
+
+REPORT_READS = ("coverage", "members", "stars", "mobile_chain", "activities")
+"""The projections whose tables ``half_year_report`` reads (the key of its kept answers)."""
 
 
 @router.get(
@@ -27,7 +31,11 @@ def get_half_year_report(
     format: Literal["json", "csv"] = "json",
 ) -> HalfYearReport | Response:
     """Every figure for a region and its children, as of a cut-off and as known at a moment (R3)."""
-    areas = half_year_report(conn, region, at.as_of, at.known)
+    checkpoints = {name: parts.runner.position(name, conn) for name in REPORT_READS}
+    seen = seen_at(at.known, checkpoints, *REPORT_READS)
+    areas = parts.answers.answer(
+        ("half-year", region, at.as_of, seen), lambda: half_year_report(conn, region, at.as_of, at.known)
+    )
     if format == "csv":
         filename = f"dangjian-{region}-{at.as_of.isoformat()}.csv"
         return Response(
@@ -40,6 +48,6 @@ def get_half_year_report(
         as_of=at.as_of,
         as_known_at=at.as_known_at,
         official_cut_off=is_cut_off(at.as_of),
-        position=min(parts.runner.position("coverage", conn), at.known),
+        position=min(checkpoints["coverage"], at.known),
         areas=areas,
     )

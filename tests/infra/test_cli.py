@@ -191,3 +191,65 @@ def test_report_command_writes_json_and_csv(sqlite_env: dict[str, str], tmp_path
     assert target.read_text(encoding="utf-8").startswith("region,section,figure,value")
     early = runner.invoke(app, ["report", "--as-of", "2025-06-30", "--as-known-at", "2000-01-01T00:00:00"])
     assert json.loads(early.output)["areas"][0]["coverage"]["entities"]["operating"] == 0
+
+
+def test_serve_refuses_several_workers_on_sqlite(sqlite_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["serve", "--workers", "2", "--port", str(free_port())])
+    assert result.exit_code == 2
+    assert "needs PostgreSQL" in result.output
+
+
+@pytest.mark.postgres
+def test_serve_with_two_workers_answers_from_both_processes(pg_schema: str) -> None:
+    """``dangjian serve --workers 2`` (issue #6, P1/P5): two uvicorn processes over one PostgreSQL
+    store; a command taken by one is read back through the other (with ``min_position``)."""
+    from tests.conftest import PG_URL
+
+    port = free_port()
+    env = os.environ | {
+        "DANGJIAN_DATABASE_URL": PG_URL,
+        "DANGJIAN_DATABASE_SCHEMA": pg_schema,
+        "DANGJIAN_DEMO_WHEN_EMPTY": "false",
+        "DANGJIAN_PROJECTIONS": "inline",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert time.monotonic() < deadline, "serve --workers 2 did not answer within 90 s"
+            time.sleep(0.3)
+        from api import tokens
+        from infra.settings import Settings
+        from infra.store import read_engine
+        from tests import factories as f
+
+        engine = read_engine(Settings(database_url=PG_URL, database_schema=pg_schema))
+        headers = {"Authorization": f"Bearer {tokens.issue(engine, 'officer', 'admin', '*')[1]}"}
+        engine.dispose()
+
+        form = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in f.entity_fields().items()}
+        positions = []
+        for _ in range(6):  # new connections: the kernel spreads them over both processes
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+                created = http.post("/market-entities", json=form | {"credit_code": f.credit_code()})
+                assert created.status_code == 201, created.text
+                positions.append(created.json()["position"])
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+            read = http.get("/coverage", params={"min_position": max(positions), "region": "330400"})
+        assert read.status_code == 200 and read.json()["total"]["operating"] == 6
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -1,0 +1,92 @@
+"""The read path's caches (issue #6, P5): kept statistics answers and token lookups never answer
+what the store no longer says."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from api import tokens
+from infra.store import Container
+from projections.answers import AnswerCache, seen_at
+from tests import factories as f
+
+
+def _entity() -> dict[str, object]:
+    form = f.entity_fields(region_code="330402")
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in form.items()}
+
+
+def test_a_kept_coverage_answer_is_reused_only_at_the_same_positions(
+    client: TestClient, container: Container
+) -> None:
+    answers = client.app.state.parts.answers  # type: ignore[attr-defined]
+    assert answers.capacity > 0
+    assert client.post("/market-entities", json=_entity()).status_code == 201
+    moment = datetime.now(UTC).isoformat()
+    first = client.get("/coverage", params={"region": "330400"}).json()
+    hits = answers.hits
+    again = client.get("/coverage", params={"region": "330400"}).json()
+    assert again == first and answers.hits == hits + 1
+
+    # A new event moves the checkpoint: the figure is computed again, not served from the cache.
+    assert client.post("/market-entities", json=_entity()).status_code == 201
+    after = client.get("/coverage", params={"region": "330400"}).json()
+    assert after["total"]["operating"] == first["total"]["operating"] + 1
+    assert after["position"] > first["position"]
+
+    # As known at the earlier moment: the earlier figures, whether kept or computed.
+    earlier = client.get("/coverage", params={"region": "330400", "as_known_at": moment}).json()
+    assert earlier["total"] == first["total"]
+
+
+def test_a_kept_half_year_report_follows_new_events(client: TestClient) -> None:
+    params = {"region": "330400", "as_of": "2025-06-30"}
+    before = client.get("/reports/half-year", params=params).json()
+    assert client.get("/reports/half-year", params=params).json() == before
+    entity = _entity() | {"effective_on": "2025-01-10"}
+    assert client.post("/market-entities", json=entity).status_code == 201
+    after = client.get("/reports/half-year", params=params).json()
+    assert after["position"] > before["position"]
+    assert after != before
+
+
+def test_answer_cache_is_bounded_and_can_be_off() -> None:
+    cache = AnswerCache(2)
+    computed: list[int] = []
+
+    def compute(n: int) -> int:
+        computed.append(n)
+        return n * 10
+
+    assert [cache.answer(n, lambda n=n: compute(n)) for n in (1, 2, 1, 3, 2)] == [10, 20, 10, 30, 20]
+    assert computed == [1, 2, 3, 2]  # 2 was the least recently used when 3 came
+    off = AnswerCache(0)
+    assert off.answer("q", lambda: compute(9)) == 90 and off.answer("q", lambda: compute(9)) == 90
+    assert computed[-2:] == [9, 9]
+    assert seen_at(7, {"a": 5, "b": 9}, "a", "b", "c") == (5, 7, 0)
+
+
+def test_a_cached_token_lookup_expires_and_a_revocation_here_is_immediate(container: Container) -> None:
+    engine = container.engine
+    token_id, token = tokens.issue(engine, "officer", "auditor", "*")
+    assert tokens.lookup(engine, token, cache_seconds=0.3) == ("officer", "auditor", "*")
+    # Revoked by another process (not through this process's tokens.revoke): kept until it expires.
+    with engine.begin() as conn:
+        conn.execute(
+            update(tokens.api_tokens)
+            .where(tokens.api_tokens.c.token_id == token_id)
+            .values(revoked_at=datetime.now(UTC).replace(tzinfo=None))
+        )
+    assert tokens.lookup(engine, token, cache_seconds=0.3) is not None
+    assert tokens.lookup(engine, token) is None  # without the cache: looked up
+    time.sleep(0.35)
+    assert tokens.lookup(engine, token, cache_seconds=0.3) is None
+
+    other_id, other = tokens.issue(engine, "clerk", "auditor", "*")
+    assert tokens.lookup(engine, other, cache_seconds=60) is not None
+    assert tokens.revoke(engine, other_id)
+    assert tokens.lookup(engine, other, cache_seconds=60) is None
