@@ -5,11 +5,12 @@ the partitions of the events topic that ``dangjian relay`` publishes (docs/EVENT
 message is turned back into the domain event and applied to every projection's tables.
 
 **The event comes from the store.** The envelope names the aggregate and its version; the worker reads
-that one event with ``ledger.events.get(aggregate_id, gt=version - 1, lte=version)`` and checks that
-its topic is the envelope's ``topic``. This is the very object a catch-up from the store would apply
-(same class, same values, same decoding), so a worker-fed table equals a rebuild by construction; the
-projections read the aggregate's history from the store anyway. The envelope's ``data`` is for other
-consumers. A message whose event is not in the store (another database) stops the worker loudly.
+those stored events, a whole partition batch with one query (``events_for``), decodes them with the
+ledger's mapper and checks that each one's topic is the envelope's ``topic``. This is the very object a
+catch-up from the store would apply (same class, same values, same decoding), so a worker-fed table
+equals a rebuild by construction; the projections read the aggregate's history from the store anyway. The
+envelope's ``data`` is for other consumers. A message whose event is not in the store (another database)
+stops the worker loudly.
 
 **Exactly once in the read tables.** ``worker_offsets(group, topic, partition, offset, position)``
 holds, per partition, the next Kafka offset to read and the last event position applied from it. One
@@ -70,11 +71,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata, TopicPartition
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import Connection, Engine, Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.application import Ledger
@@ -216,7 +218,7 @@ class ProjectionWorker:
         with self.engine.begin() as conn:
             offset, last = self._lock_partition(conn, partition)
             checkpoints = {name: int(pos) for name, pos in conn.execute(select(P.c.name, P.c.position))}
-            batch: list[tuple[Any, int]] = []
+            envelopes: list[dict[str, Any]] = []
             for record in records:
                 if record.offset < offset:  # applied already: a redelivery
                     skipped += 1
@@ -227,9 +229,11 @@ class ProjectionWorker:
                 if position <= last:  # the relay published it again after a crash
                     skipped += 1
                     continue
-                batch.append((self.event_for(envelope), position))
+                envelopes.append(envelope)
                 last = position
                 applied += 1
+            events = self.events_for(conn, envelopes)
+            batch = [(event, int(e["position"])) for event, e in zip(events, envelopes, strict=True)]
             for name, projection in self.projections.items():  # batched writes (projections/temporal.py)
                 due = [(event, position) for event, position in batch if position > checkpoints.get(name, 0)]
                 if due:
@@ -267,20 +271,58 @@ class ProjectionWorker:
 
     def event_for(self, envelope: dict[str, Any]) -> Any:
         """The domain event a v1 envelope stands for, read from the store."""
-        aggregate_id = UUID(str(envelope["aggregate_id"]))
-        version = int(envelope["aggregate_version"])
-        found = list(self.ledger.events.get(aggregate_id, gt=version - 1, lte=version))
-        if len(found) != 1 or found[0].originator_version != version:
-            raise EventNotInStore(
-                f"event {aggregate_id} v{version} (position {envelope['position']}) is not in the store"
+        with self.engine.connect() as conn:
+            return self.events_for(conn, [envelope])[0]
+
+    def events_for(self, conn: Connection, envelopes: Sequence[dict[str, Any]]) -> list[Any]:
+        """The domain events the envelopes stand for, read from the store with one query for the whole
+        batch and decoded together (issue #6, P6: one query per event was most of a worker's time)."""
+        if not envelopes:
+            return []
+        wanted = [(UUID(str(e["aggregate_id"])), int(e["aggregate_version"])) for e in envelopes]
+        recorder: Any = self.ledger.recorder
+        table = recorder.events_table_name
+        found: dict[tuple[UUID, int], StoredEvent] = {}
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(
+                text(
+                    f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {table} e "
+                    "JOIN unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[])) AS w(id, version) "
+                    "ON e.originator_id = w.id AND e.originator_version = w.version"
+                ),
+                {"ids": [w[0] for w in wanted], "versions": [w[1] for w in wanted]},
             )
-        event = found[0]
-        if get_topic(type(event)) != envelope["topic"]:
-            raise EventNotInStore(
-                f"event {aggregate_id} v{version} is a {get_topic(type(event))}, "
-                f"the message says {envelope['topic']}"
-            )
-        return event
+            for aggregate_id, version, topic, state in rows:
+                found[(aggregate_id, version)] = StoredEvent(aggregate_id, version, topic, bytes(state))
+        else:  # SQLite keeps ids as hex text
+            for i in range(0, len(wanted), 400):  # SQLite's variable limit (2 a pair)
+                chunk = wanted[i : i + 400]
+                pairs = ", ".join("(?, ?)" for _ in chunk)
+                params = tuple(v for aggregate_id, version in chunk for v in (aggregate_id.hex, version))
+                rows = conn.exec_driver_sql(
+                    f"SELECT originator_id, originator_version, topic, state FROM {table} "
+                    f"WHERE (originator_id, originator_version) IN (VALUES {pairs})",
+                    params,
+                )
+                for hex_id, version, topic, state in rows:
+                    found[(UUID(hex_id), version)] = StoredEvent(UUID(hex_id), version, topic, bytes(state))
+        stored = []
+        for envelope, key in zip(envelopes, wanted, strict=True):
+            if key not in found:
+                raise EventNotInStore(
+                    f"event {key[0]} v{key[1]} (position {envelope['position']}) is not in the store"
+                )
+            stored.append(found[key])
+        mapper: Any = self.ledger.mapper
+        many = getattr(mapper, "to_domain_events", None)
+        events = list(many(stored)) if many is not None else [mapper.to_domain_event(s) for s in stored]
+        for event, envelope, (aggregate_id, version) in zip(events, envelopes, wanted, strict=True):
+            if get_topic(type(event)) != envelope["topic"]:
+                raise EventNotInStore(
+                    f"event {aggregate_id} v{version} is a {get_topic(type(event))}, "
+                    f"the message says {envelope['topic']}"
+                )
+        return events
 
     def stored_offsets(self) -> dict[int, tuple[int, int]]:
         """partition → (next offset, last applied position) of this group on this topic."""
