@@ -24,6 +24,9 @@ from projections.tables import projection_positions as P
 
 Progress = Callable[[str, int, int], None]
 
+DECODED_KEPT = 20_000
+"""At most this many decoded events shared by the projections of one ``catch_up`` (bounded memory)."""
+
 
 class Projection(Protocol):
     name: str
@@ -85,10 +88,11 @@ class ProjectionRunner:
         """Apply every recorded event each projection has not seen (up to position ``until``, if
         given); return the number of events applied."""
         applied = 0
+        decoded: dict[int, Any] = {}  # each event decoded once for every projection (issue #6, P6)
         with self._lock:
             for name in names or list(self.projections):
                 try:
-                    applied += self._catch_up_one(self.projections[name], progress, until)
+                    applied += self._catch_up_one(self.projections[name], progress, until, decoded=decoded)
                 except Exception as e:
                     self.failures[name] = f"{type(e).__name__}: {e}"
                     raise
@@ -103,8 +107,12 @@ class ProjectionRunner:
         progress: Progress | None,
         until: int | None = None,
         engine: Engine | None = None,
+        decoded: dict[int, Any] | None = None,
     ) -> int:
+        """``decoded``: events already decoded by position, shared by the projections of one
+        ``catch_up`` (at most ``DECODED_KEPT`` of them), so a batch is decoded once, not once each."""
         applied = 0
+        decoded = {} if decoded is None else decoded
         head = self.head() if progress else 0
         while True:
             with (engine or self.engine).begin() as conn:
@@ -114,7 +122,11 @@ class ProjectionRunner:
                 )
                 if not notifications:
                     return applied
-                events = self._decode(notifications)
+                missing = [n for n in notifications if n.id not in decoded]
+                fresh = dict(zip((n.id for n in missing), self._decode(missing), strict=True))
+                if len(decoded) + len(fresh) <= DECODED_KEPT:
+                    decoded.update(fresh)
+                events = [decoded[n.id] if n.id in decoded else fresh[n.id] for n in notifications]
                 projection.handle_batch(conn, list(zip(events, (n.id for n in notifications), strict=True)))
                 last = notifications[-1].id
                 conn.execute(update(P).where(P.c.name == projection.name).values(position=last))

@@ -193,3 +193,25 @@ def test_member_corrections_reach_the_read_table(container: Container, ctx: Comm
     with container.engine.connect() as conn:
         row = conn.execute(select(M).where(M.c.subject_id == member, M.c.known_to.is_(None))).one()
     assert row.is_business_owner is False
+
+
+def test_a_catch_up_decodes_each_event_once_for_every_projection(
+    container: Container, ctx: CommandContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #6, P6: the projections of one catch-up share the decoded events (they were decoded once
+    per projection), and every projection still reaches the head."""
+    for _ in range(3):
+        f.register_entity(container.ledger, ctx)
+    runner = container.runner
+    decoded: list[int] = []
+    decode = runner._decode
+
+    def counting(notifications: Sequence[Any]) -> list[Any]:
+        decoded.extend(n.id for n in notifications)
+        return decode(notifications)
+
+    monkeypatch.setattr(runner, "_decode", counting)
+    runner.catch_up()
+    head = runner.head()
+    assert sorted(decoded) == list(range(1, head + 1))  # each once, though six projections applied them
+    assert set(runner.positions().values()) == {head}
