@@ -243,7 +243,8 @@ def _bearer(request: Request) -> str | None:
 
 def _route_path(request: Request) -> str:
     route = request.scope.get("route")
-    return str(getattr(route, "path", request.url.path))
+    path = getattr(route, "path", None)  # no URL built for a matched route (issue #6, P1)
+    return str(path) if path is not None else request.url.path
 
 
 ORG_FIELDS = ("org_id", "lead_org_id", "partner_org_id", "from_org_id", "to_org_id", "business_org_id")
@@ -410,19 +411,29 @@ _BEARER = HTTPBearer(auto_error=False, description="An API token from `dangjian 
 _COOKIE = APIKeyCookie(name=COOKIE, auto_error=False, description="The dashboard's login cookie")
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
     _cookie_token: Annotated[str | None, Depends(_COOKIE)],
 ) -> Principal | None:
-    """The principal of the request's token (S1); None without a live one."""
+    """The principal of the request's token (S1); None without a live one. A token found in this
+    process's cache is answered on the event loop; only a miss queries the database, in a worker
+    thread (issue #6, P1: one thread hop less per request)."""
     token = _bearer(request)
+    if not token or not tokens.well_formed(token):
+        return None
     parts = request.app.state.parts
-    found = tokens.lookup(parts.engine, token, parts.token_cache_seconds) if token else None
+    found = tokens.cached(parts.engine, token, parts.token_cache_seconds)
+    if found is None:
+        found = await run_in_threadpool(tokens.lookup, parts.engine, token, parts.token_cache_seconds)
     if found is None:
         return None
     actor, role, scope = found
     return Principal(actor=actor, role=Role(role), scope=Scope.parse(scope))
+
+
+PRINCIPAL_KEY = "dangjian.principal"
+"""Where ``authorize`` leaves the principal in the request's ASGI scope (``principal_of``)."""
 
 
 async def authorize(
@@ -430,6 +441,22 @@ async def authorize(
 ) -> Principal:
     """The one check of every route: a live token (S1), a role allowed in the route's area (S2) and,
     for what the route touches, the token's scope (S3). Answers the principal the route acts as."""
+    acting = await _authorize(request, principal)
+    request.scope[PRINCIPAL_KEY] = acting
+    return acting
+
+
+def principal_of(request: Request) -> Principal:
+    """The principal ``authorize``, the first dependency of every route (``api.main``), answered for
+    this request: what ``PrincipalDep`` gives, without solving that dependency again (each dependency
+    FastAPI solves costs CPU on every request, issue #6, P1)."""
+    principal = request.scope.get(PRINCIPAL_KEY)
+    if not isinstance(principal, Principal):
+        raise RuntimeError("authorize has not run for this request")
+    return principal
+
+
+async def _authorize(request: Request, principal: Principal | None) -> Principal:
     path = _route_path(request)
     rule = rule_for(request.method, path)
     if rule is not None and rule.area == Area.PUBLIC:

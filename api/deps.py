@@ -12,10 +12,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
 from sqlalchemy import Connection, Engine
 
-from api.auth import PrincipalDep
+from api.auth import principal_of
 from api.schemas.common import CommandAccepted
 from domain import errors
 from domain.application import CommandResult, Ledger
@@ -60,25 +61,34 @@ PartsDep = Annotated[Parts, Depends(get_parts)]
 
 
 async def get_context(  # async: no I/O, so no thread hop (issue #6, P1)
-    principal: PrincipalDep,
+    request: Request,
     x_correlation_id: Annotated[UUID | None, Header()] = None,
     x_command_id: Annotated[UUID | None, Header(description="Makes the command idempotent")] = None,
 ) -> CommandContext:
     """Who records the events and why. The actor is the token's (docs/SECURITY.md S4), never a header
-    or the body. ``X-Command-ID`` makes a command idempotent: a repeat returns the first result."""
-    return CommandContext.new(principal.actor, x_correlation_id, x_command_id)
+    or the body. ``X-Command-ID`` makes a command idempotent: a repeat returns the first result. The
+    principal is the one ``authorize`` checked for this request (``principal_of``)."""
+    return CommandContext.new(principal_of(request).actor, x_correlation_id, x_command_id)
 
 
 ContextDep = Annotated[CommandContext, Depends(get_context)]
 
 
 class Commands:
-    """Runs one command on the ledger; in embedded mode it then brings the projections up to date."""
+    """Runs one command on the ledger; in embedded mode it then brings the projections up to date.
+
+    The command routes are ``async def`` and await ``run``: the command (and the inline catch-up) is
+    the only part of the request that does I/O, so it alone goes to a worker thread, one hop per
+    request instead of one for the route and one more for checking its answer (issue #6, P1)."""
 
     def __init__(self, parts: PartsDep) -> None:
         self.parts = parts
 
-    def run(self, command: Callable[[Ledger], CommandResult]) -> CommandAccepted:
+    async def run(self, command: Callable[[Ledger], CommandResult]) -> CommandAccepted:
+        return await run_in_threadpool(self.run_here, command)
+
+    def run_here(self, command: Callable[[Ledger], CommandResult]) -> CommandAccepted:
+        """``run`` in the calling thread."""
         if self.parts.serialize_commands:
             with self.parts.command_lock:
                 return self._run(command)
@@ -94,7 +104,10 @@ class Commands:
         return CommandAccepted(id=result.id, position=result.position)
 
 
-async def get_commands(parts: PartsDep) -> Commands:  # async: no I/O, so no thread hop (issue #6, P1)
+async def get_commands(request: Request) -> Commands:
+    """async: no I/O, so no thread hop; the parts straight from the app, one dependency less to solve
+    per command (issue #6, P1)."""
+    parts: Parts = request.app.state.parts
     return Commands(parts)
 
 
@@ -136,21 +149,26 @@ class ReadTime:
     as_known_at: datetime | None
 
 
-def wait_for_min_position(
+async def wait_for_min_position(
     parts: PartsDep,
     min_position: Annotated[
         int | None, Query(ge=0, description="Wait until the read side has applied this event position")
     ] = None,
 ) -> None:
     """Read-your-writes: with ``min_position`` a read waits a bounded time for the projections,
-    then answers 503 with Retry-After."""
-    if min_position is not None and min_position > parts.runner.head():
+    then answers 503 with Retry-After. Without it nothing is read, so no thread hop (issue #6, P1)."""
+    if min_position is not None:
+        await run_in_threadpool(_wait_for_min_position, parts, min_position)
+
+
+def _wait_for_min_position(parts: Parts, min_position: int) -> None:
+    if min_position > parts.runner.head():
         raise errors.RuleViolation(
             f"min_position {min_position} lies beyond the last recorded event",
             field="min_position",
             rule="R3",
         )
-    if min_position is not None and not parts.runner.wait_for(min_position, parts.read_wait_seconds):
+    if not parts.runner.wait_for(min_position, parts.read_wait_seconds):
         raise HTTPException(
             503, f"the read side has not reached position {min_position} yet", headers={"Retry-After": "1"}
         )
@@ -159,7 +177,7 @@ def wait_for_min_position(
 MinPosition = Annotated[None, Depends(wait_for_min_position)]
 
 
-def get_read_time(
+async def get_read_time(
     parts: PartsDep,
     conn: ReadConnection,
     _fresh: MinPosition,
@@ -170,8 +188,13 @@ def get_read_time(
         IsoDateTime | None, Query(description="Moment (UTC if no zone): only what had been recorded by then")
     ] = None,
 ) -> ReadTime:
-    """Where a read looks on both time axes."""
-    known = ALL_KNOWN if as_known_at is None else parts.audit.position_known_at(conn, as_known_at)
+    """Where a read looks on both time axes. Only ``as_known_at`` reads (the position then), in a
+    worker thread; else no thread hop (issue #6, P1)."""
+    known = (
+        ALL_KNOWN
+        if as_known_at is None
+        else await run_in_threadpool(parts.audit.position_known_at, conn, as_known_at)
+    )
     return ReadTime(as_of or parts.ledger.today(), known, as_known_at and naive_utc(as_known_at))
 
 

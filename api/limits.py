@@ -20,10 +20,20 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        declared: list[bytes] = []
+        chunked = False
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                declared.append(value)
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared and declared[-1].isdigit() and int(declared[-1]) > self.max_bytes:
             await self._reject(scope, send)
+            return
+        if len(declared) == 1 and not chunked and declared[0].isdigit():
+            # one Content-Length within the limit, no Transfer-Encoding: the server reads exactly that
+            # many bytes, so nothing to count and no wrapped receive and send (issue #6, P1)
+            await self.app(scope, receive, send)
             return
         seen = 0
         responded = False

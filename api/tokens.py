@@ -145,15 +145,29 @@ class _LookupCache:
 _cache = _LookupCache()
 
 
+def well_formed(token: str) -> bool:
+    """Whether ``token`` could be one of ours at all (no lookup for anything else)."""
+    return token.startswith(PREFIX) and len(token) <= 200
+
+
+def cached(engine: Engine, token: str, cache_seconds: float) -> Found | None:
+    """What ``lookup`` would answer for a live token found in the last ``cache_seconds``, without a
+    query; None: not known here, so ``lookup`` must ask the database. Lets the API check a token on
+    the event loop and go to a worker thread only on a miss (issue #6, P1)."""
+    if cache_seconds <= 0 or not well_formed(token):
+        return None
+    return _cache.get(engine, digest(token))
+
+
 def lookup(engine: Engine, token: str, cache_seconds: float = 0.0) -> Found | None:
     """``(actor, role, scope)`` of a live token; None for an unknown or revoked token. With
     ``cache_seconds`` a live token found in the last that many seconds is not looked up again, unless
     ``revoke`` ran in this process since."""
-    if not token.startswith(PREFIX) or len(token) > 200:
+    if not well_formed(token):
         return None
     key = digest(token)
-    if cache_seconds > 0 and (cached := _cache.get(engine, key)) is not None:
-        return cached
+    if cache_seconds > 0 and (hit := _cache.get(engine, key)) is not None:
+        return hit
     with engine.connect() as conn:
         row = conn.execute(
             select(api_tokens.c.actor, api_tokens.c.role, api_tokens.c.scope).where(

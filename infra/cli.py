@@ -114,6 +114,7 @@ def serve(
         f"{workers} worker{'s' if workers > 1 else ''})"
     )
     address = {"host": host or settings.host, "port": port or settings.port}
+    address |= {"access_log": settings.access_log}  # off: less CPU per request (issue #6, P1)
     if workers > 1:  # each process builds its own container from the same settings (``worker_app``)
         container.close()
         uvicorn.run("infra.cli:worker_app", factory=True, workers=workers, **address)  # type: ignore[arg-type]

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     """API processes ``dangjian serve`` runs (uvicorn workers). More than one needs PostgreSQL: the
     embedded SQLite store has one writer (issue #6, P1/P5)."""
 
+    access_log: bool = True
+    """Whether ``dangjian serve`` logs every request (uvicorn's access log). Off saves the API a little
+    CPU per request (issue #6, P1); errors are logged either way."""
+
     token_cache_seconds: float = 5.0
     """How long an API process reuses a live token's lookup (issue #6, P5). A revocation takes effect
     at once in the process that revokes, and within this time in the others; 0 looks up every request."""

@@ -19,27 +19,27 @@ router = APIRouter(prefix="/activities", tags=["activities"])
 
 
 @router.post("", status_code=201)
-def hold_activity(body: ActivityHold, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
+async def hold_activity(body: ActivityHold, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
     """Record an activity an organisation held; participants become attendees or guests (R2.2, R10)."""
-    return commands.run(lambda ledger: ledger.hold_activity(ctx, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.hold_activity(ctx, **body.model_dump()))
 
 
 @router.post("/{activity_id}/attendance-corrections", status_code=201)
-def correct_activity_attendance(
+async def correct_activity_attendance(
     activity_id: UUID, body: ActivityAttendanceCorrection, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Replace an activity's attendance with a new full list (R1.3)."""
-    return commands.run(
+    return await commands.run(
         lambda ledger: ledger.correct_activity_attendance(ctx, activity_id, **body.model_dump())
     )
 
 
 @router.post("/{activity_id}/voiding", status_code=201)
-def void_activity(
+async def void_activity(
     activity_id: UUID, body: ActivityVoiding, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Void an activity recorded in error; it is kept and accepts nothing more (R13.6)."""
-    return commands.run(lambda ledger: ledger.void_activity(ctx, activity_id, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.void_activity(ctx, activity_id, **body.model_dump()))
 
 
 @router.get("/{activity_id}")

@@ -6,8 +6,10 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 
-from api.deps import PartsDep, ReadConnection, ReadTimeDep
+from api.deps import Parts, PartsDep, ReadConnection, ReadTime, ReadTimeDep
 from api.schemas.coverage import CoverageFiguresPublic, CoveragePublic, MemberCounts
 from domain.values import EntityKind
 from projections.answers import seen_at
@@ -25,7 +27,7 @@ def _figures(f: CoverageFigures) -> CoverageFiguresPublic:
 
 
 @router.get("/coverage")
-def get_coverage(
+async def get_coverage(
     parts: PartsDep,
     conn: ReadConnection,
     at: ReadTimeDep,
@@ -37,6 +39,21 @@ def get_coverage(
 ) -> CoveragePublic:
     """Organisation and work coverage of operating entities, with member counts (R13.1), as of a date
     and as known at a moment."""
+    # async, with the reading in one worker thread: a sync route would also check its answer in
+    # another thread hop (issue #6, P1/P5)
+    return await run_in_threadpool(_coverage, parts, conn, at, region, kind, industry, station, group_by)
+
+
+def _coverage(
+    parts: Parts,
+    conn: Connection,
+    at: ReadTime,
+    region: str | None,
+    kind: EntityKind | None,
+    industry: str | None,
+    station: str | None,
+    group_by: Literal["kind", "industry", "station", "region"] | None,
+) -> CoveragePublic:
     (position,) = seen_at(at.known, {"coverage": parts.runner.position("coverage", conn)}, "coverage")
     question = (at.as_of, position, region, kind, industry, station, group_by)
     report = parts.answers.answer(

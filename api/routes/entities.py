@@ -20,26 +20,26 @@ router = APIRouter(prefix="/market-entities", tags=["market entities"])
 
 
 @router.post("", status_code=201)
-def register_entity(body: EntityRegister, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
+async def register_entity(body: EntityRegister, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
     """Register a market entity as captured at business registration (R1.2)."""
-    return commands.run(lambda ledger: ledger.register_entity(ctx, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.register_entity(ctx, **body.model_dump()))
 
 
 @router.post("/{entity_id}/status", status_code=201)
-def change_entity_status(
+async def change_entity_status(
     entity_id: UUID, body: EntityStatusChange, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Change an entity's status: operating, suspended or deregistered."""
-    return commands.run(lambda ledger: ledger.change_entity_status(ctx, entity_id, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.change_entity_status(ctx, entity_id, **body.model_dump()))
 
 
 @router.post("/{entity_id}/corrections", status_code=201)
-def correct_entity(
+async def correct_entity(
     entity_id: UUID, body: EntityCorrection, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Correct an entity's registration details (R1.3)."""
     fields = body.model_dump(exclude={"effective_on", "reason"}, exclude_none=True)
-    return commands.run(
+    return await commands.run(
         lambda ledger: ledger.correct_entity(
             ctx, entity_id, effective_on=body.effective_on, changes=fields, reason=body.reason
         )

@@ -22,44 +22,48 @@ router = APIRouter(prefix="/members", tags=["members"])
 
 
 @router.post("", status_code=201)
-def register_member(body: MemberRegister, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
+async def register_member(body: MemberRegister, commands: CommandsDep, ctx: ContextDep) -> CommandAccepted:
     """Register a member from the 《个体工商户党建信息登记表》 (R1.1, R2.1, R2.2)."""
-    return commands.run(lambda ledger: ledger.register_member(ctx, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.register_member(ctx, **body.model_dump()))
 
 
 @router.post("/{member_id}/transfers", status_code=201)
-def transfer_member(
+async def transfer_member(
     member_id: UUID, body: MemberTransfer, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Transfer the organisational relationship on its effective date (R2.3)."""
-    return commands.run(
+    return await commands.run(
         lambda ledger: ledger.transfer_member_relationship(ctx, member_id, **body.model_dump())
     )
 
 
 @router.post("/{member_id}/life-organizations", status_code=201)
-def join_life_organization(
+async def join_life_organization(
     member_id: UUID, body: MemberLifeOrganization, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Take part in another organisation's organisational life (R2.2)."""
-    return commands.run(lambda ledger: ledger.join_life_organization(ctx, member_id, **body.model_dump()))
+    return await commands.run(
+        lambda ledger: ledger.join_life_organization(ctx, member_id, **body.model_dump())
+    )
 
 
 @router.post("/{member_id}/life-organization-departures", status_code=201)
-def leave_life_organization(
+async def leave_life_organization(
     member_id: UUID, body: MemberLifeOrganization, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Stop taking part in an organisation's organisational life (one remains, R2.2)."""
-    return commands.run(lambda ledger: ledger.leave_life_organization(ctx, member_id, **body.model_dump()))
+    return await commands.run(
+        lambda ledger: ledger.leave_life_organization(ctx, member_id, **body.model_dump())
+    )
 
 
 @router.post("/{member_id}/corrections", status_code=201)
-def correct_member(
+async def correct_member(
     member_id: UUID, body: MemberCorrection, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Correct registration-form details (R1.3)."""
     fields = body.model_dump(exclude={"effective_on", "reason"}, exclude_none=True)
-    return commands.run(
+    return await commands.run(
         lambda ledger: ledger.correct_member(
             ctx, member_id, effective_on=body.effective_on, changes=fields, reason=body.reason
         )
@@ -67,11 +71,11 @@ def correct_member(
 
 
 @router.post("/{member_id}/erasure", status_code=201)
-def erase_member_personal_data(
+async def erase_member_personal_data(
     member_id: UUID, body: MemberErasure, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Erase a member's personal data by destroying its key; the member stays in every figure (R13.6)."""
-    return commands.run(
+    return await commands.run(
         lambda ledger: ledger.erase_member_personal_data(ctx, member_id, **body.model_dump())
     )
 

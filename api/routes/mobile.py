@@ -21,43 +21,47 @@ router = APIRouter(prefix="/mobile-rounds", tags=["mobile members"])
 
 
 @router.post("", status_code=201)
-def register_mobile_round(
+async def register_mobile_round(
     body: MobileRoundRegister, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """Register a mobile member for the year's feedback chain (R6.1, R6.2 step 1, R6.3)."""
-    return commands.run(lambda ledger: ledger.register_mobile_round(ctx, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.register_mobile_round(ctx, **body.model_dump()))
 
 
 @router.post("/{round_id}/identity-confirmation", status_code=201)
-def confirm_mobile_identity(
+async def confirm_mobile_identity(
     round_id: UUID, body: MobileIdentityConfirmation, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """The relationship organisation confirms the member's identity (R6.2 step 2)."""
-    return commands.run(lambda ledger: ledger.confirm_mobile_identity(ctx, round_id, **body.model_dump()))
+    return await commands.run(
+        lambda ledger: ledger.confirm_mobile_identity(ctx, round_id, **body.model_dump())
+    )
 
 
 @router.post("/{round_id}/activity-filings", status_code=201)
-def file_mobile_activities(
+async def file_mobile_activities(
     round_id: UUID, body: MobileActivityFiling, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """File activities the member attended (R6.2 step 3; may repeat until the feedback)."""
-    return commands.run(lambda ledger: ledger.file_mobile_activities(ctx, round_id, **body.model_dump()))
+    return await commands.run(
+        lambda ledger: ledger.file_mobile_activities(ctx, round_id, **body.model_dump())
+    )
 
 
 @router.post("/{round_id}/feedback", status_code=201)
-def issue_mobile_feedback(
+async def issue_mobile_feedback(
     round_id: UUID, body: MobileFeedback, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """The business-place secretary's assessment, form and letter go out (R6.2 step 4)."""
-    return commands.run(lambda ledger: ledger.issue_mobile_feedback(ctx, round_id, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.issue_mobile_feedback(ctx, round_id, **body.model_dump()))
 
 
 @router.post("/{round_id}/receipt", status_code=201)
-def return_mobile_receipt(
+async def return_mobile_receipt(
     round_id: UUID, body: MobileReceipt, commands: CommandsDep, ctx: ContextDep
 ) -> CommandAccepted:
     """The relationship organisation's receipt is back and archived (R6.2 step 5)."""
-    return commands.run(lambda ledger: ledger.return_mobile_receipt(ctx, round_id, **body.model_dump()))
+    return await commands.run(lambda ledger: ledger.return_mobile_receipt(ctx, round_id, **body.model_dump()))
 
 
 @router.get("/{round_id}")

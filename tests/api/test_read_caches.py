@@ -7,9 +7,11 @@ import time
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from pytest import MonkeyPatch
+from sqlalchemy import Engine, update
 
 from api import tokens
+from api.main import create_app
 from infra.store import Container
 from projections.answers import AnswerCache, seen_at
 from tests import factories as f
@@ -90,3 +92,50 @@ def test_a_cached_token_lookup_expires_and_a_revocation_here_is_immediate(contai
     assert tokens.lookup(engine, other, cache_seconds=60) is not None
     assert tokens.revoke(engine, other_id)
     assert tokens.lookup(engine, other, cache_seconds=60) is None
+
+
+def test_tokens_cached_answers_only_a_kept_live_token(container: Container) -> None:
+    """``tokens.cached``: the API's no-query fast path (issue #6, P1); None means "look it up"."""
+    engine = container.engine
+    token_id, token = tokens.issue(engine, "officer", "auditor", "*")
+    assert tokens.cached(engine, token, 60) is None  # never looked up here: a miss
+    assert tokens.lookup(engine, token, cache_seconds=60) == ("officer", "auditor", "*")
+    assert tokens.cached(engine, token, 60) == ("officer", "auditor", "*")
+    assert tokens.cached(engine, token, 0) is None  # the cache off: always a lookup
+    assert tokens.cached(engine, "not-a-token", 60) is None
+    assert tokens.revoke(engine, token_id)
+    assert tokens.cached(engine, token, 60) is None
+
+
+def test_the_api_looks_a_token_up_on_a_miss_only(container: Container, monkeypatch: MonkeyPatch) -> None:
+    """``current_principal`` answers a kept token on the event loop and queries the database (in a
+    worker thread) only on a miss; unknown and revoked tokens are looked up every time (S1)."""
+    parts = container.parts()
+    parts.token_cache_seconds = 60
+    engine = container.engine
+    token_id, token = tokens.issue(engine, "officer", "admin", "*")
+    looked_up: list[str] = []
+    real_lookup = tokens.lookup
+
+    def lookup(engine: Engine, token: str, cache_seconds: float = 0.0) -> tokens.Found | None:
+        looked_up.append(token)
+        return real_lookup(engine, token, cache_seconds)
+
+    monkeypatch.setattr(tokens, "lookup", lookup)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(parts)) as client:
+        assert client.get("/coverage", headers=headers).status_code == 200  # a miss: looked up
+        assert client.get("/coverage", headers=headers).status_code == 200  # kept: no query
+        entity = client.post("/market-entities", headers=headers, json=_entity())
+        assert entity.status_code == 201
+        assert looked_up == [token]
+        unknown = {"Authorization": "Bearer dj_unknown"}
+        assert client.get("/coverage", headers=unknown).status_code == 401
+        assert client.get("/coverage", headers=unknown).status_code == 401
+        assert looked_up == [token, "dj_unknown", "dj_unknown"]
+        malformed = {"Authorization": "Bearer not-ours"}
+        assert client.get("/coverage", headers=malformed).status_code == 401
+        assert len(looked_up) == 3  # not one of ours: nothing to look up
+        assert tokens.revoke(engine, token_id)  # in this process: forgotten at once
+        assert client.get("/coverage", headers=headers).status_code == 401
+        assert looked_up[-1] == token

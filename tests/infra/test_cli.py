@@ -253,3 +253,25 @@ def test_serve_with_two_workers_answers_from_both_processes(pg_schema: str) -> N
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_passes_the_access_log_setting_to_uvicorn(
+    sqlite_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """``DANGJIAN_ACCESS_LOG=false`` turns uvicorn's access log off (issue #6, P1), in one process and
+    with ``--workers``; it is on by default."""
+    import uvicorn
+
+    import infra.cli
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setattr(infra.cli, "is_sqlite", lambda settings: False)  # let --workers 2 through
+    monkeypatch.setenv("DANGJIAN_DEMO_WHEN_EMPTY", "false")
+    port = str(free_port())
+    assert runner.invoke(app, ["serve", "--port", port, "--workers", str(workers)]).exit_code == 0
+    monkeypatch.setenv("DANGJIAN_ACCESS_LOG", "false")
+    assert runner.invoke(app, ["serve", "--port", port, "--workers", str(workers)]).exit_code == 0
+    assert [call["access_log"] for call in calls] == [True, False]
+    assert all(call.get("workers", 1) == workers and call["port"] == int(port) for call in calls)
