@@ -52,7 +52,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, exists, func, or_, select
+from sqlalchemy import Connection, Select, Table, and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.activity import Activity
@@ -65,6 +65,7 @@ from domain.targets import (
     VOLUNTEER_MIN_SHARE,
 )
 from domain.values import ActivityType, Affiliation, OrgKind, PairingKind, region_prefix
+from projections.coverage import Areas
 from projections.tables import activities_held as A
 from projections.tables import activities_pairings as PR
 from projections.tables import activities_participants as P
@@ -342,6 +343,31 @@ def _org_filter(column: Any, prefix: str | None, org_id: UUID | None) -> list[Co
     return conditions
 
 
+def _sessions(activity_type: ActivityType, start: date, end: date, known: int) -> Any:
+    """Per member, the activities of that type they took part in during [start, end]."""
+    return (
+        select(P.c.member_id, func.count().label("n"))
+        .where(
+            P.c.activity_type == activity_type.value,
+            P.c.held_on >= start,
+            P.c.held_on <= end,
+            visible(P, end, known),
+        )
+        .group_by(P.c.member_id)
+        .subquery()
+    )
+
+
+def _add_trained(report: TrainingReport, affiliation: str, sessions: int, n: int) -> None:
+    """R7: ``n`` present members of ``affiliation`` with ``sessions`` training sessions each."""
+    figures = report.by_affiliation.setdefault(affiliation, TrainingFigures(affiliation))
+    figures.members += n
+    if sessions >= 1:
+        figures.trained += n
+    if sessions >= (figures.min_sessions_each or 1):
+        figures.meeting_sessions += n
+
+
 class ActivitiesView:
     """Compliance queries over the activities tables (with the coverage tables for members and
     organisations), each for a year up to a business date, as known at a position."""
@@ -361,17 +387,7 @@ class ActivitiesView:
         prefix = region_prefix(region) if region else None
         # Sessions per member counted once for the period, then joined (not a subquery per member,
         # which made the report quadratic in members × sessions: issue #6, P4).
-        sessions = (
-            select(P.c.member_id, func.count().label("n"))
-            .where(
-                P.c.activity_type == ActivityType.TRAINING.value,
-                P.c.held_on >= start,
-                P.c.held_on <= end,
-                visible(P, end, known),
-            )
-            .group_by(P.c.member_id)
-            .subquery()
-        )
+        sessions = _sessions(ActivityType.TRAINING, start, end, known)
         members = (
             select(M.c.affiliation.label("affiliation"), func.coalesce(sessions.c.n, 0).label("sessions"))
             .select_from(
@@ -392,13 +408,43 @@ class ActivitiesView:
             members.c.affiliation, members.c.sessions
         )
         for affiliation, count_sessions, n in conn.execute(query):
-            figures = report.by_affiliation.setdefault(affiliation, TrainingFigures(affiliation))
-            figures.members += n
-            if count_sessions >= 1:
-                figures.trained += n
-            if count_sessions >= (figures.min_sessions_each or 1):
-                figures.meeting_sessions += n
+            _add_trained(report, affiliation, count_sessions, n)
         return report
+
+    def training_by_area(
+        self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[TrainingReport]:
+        """``training(region=code)`` for every code of ``areas`` at once (issue #6, P4): one query,
+        grouped by the home organisation's region code (R13.6), affiliation and sessions (R7)."""
+        start, end = year_period(year, as_of)
+        sessions = _sessions(ActivityType.TRAINING, start, end, known)
+        members = (
+            select(
+                O.c.region_code.label("region_code"),
+                M.c.affiliation.label("affiliation"),
+                func.coalesce(sessions.c.n, 0).label("sessions"),
+            )
+            .select_from(
+                M.join(O, O.c.subject_id == M.c.home_org_id).outerjoin(
+                    sessions, sessions.c.member_id == M.c.subject_id
+                )
+            )
+            .where(
+                M.c.present.is_(True),
+                visible(M, end, known),
+                visible(O, end, known),
+                *areas.condition(O.c.region_code),
+            )
+            .subquery()
+        )
+        reports = [
+            TrainingReport(year, end, {a: TrainingFigures(a) for a in TRAINING_TARGETS}) for _ in areas.codes
+        ]
+        keys = (members.c.region_code, members.c.affiliation, members.c.sessions)
+        for code, affiliation, count_sessions, n in conn.execute(select(*keys, func.count()).group_by(*keys)):
+            for i in areas.of(code):
+                _add_trained(reports[i], affiliation, count_sessions, n)
+        return reports
 
     def compliance(
         self,
@@ -422,6 +468,17 @@ class ActivitiesView:
             *self._pairings(conn, year, start, end, known, prefix, org_id),
         )
 
+    def compliance_by_area(
+        self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[ComplianceReport]:
+        """``compliance(region=code)`` for every code of ``areas`` at once (issue #6, P4): the
+        organisations and the pairings of all areas read once each with their region codes, their
+        activities once for all of them (R10, the monthly themed party day)."""
+        start, end = year_period(year, as_of)
+        themed = self._themed_days_by_area(conn, year, start, end, known, areas)
+        pairings = self._pairings_by_area(conn, year, start, end, known, areas)
+        return [ComplianceReport(year, end, t, *p) for t, p in zip(themed, pairings, strict=True)]
+
     def _themed_days(
         self,
         conn: Connection,
@@ -432,36 +489,29 @@ class ActivitiesView:
         prefix: str | None,
         org_id: UUID | None,
     ) -> list[ThemedDayCompliance]:
-        query = (
-            select(O.c.subject_id, O.c.valid_from, O.c.valid_to, O.c.name, O.c.kind, O.c.region_code)
-            .where(
-                _during(O, start, end, known),
-                O.c.dissolved.is_(False),
-                *_org_filter(O.c.subject_id, prefix, org_id),
-            )
-            .order_by(O.c.valid_from)
-        )
+        query = _organization_runs(start, end, known).where(*_org_filter(O.c.subject_id, prefix, org_id))
         runs: dict[UUID, list[tuple[date, date | None]]] = defaultdict(list)
         latest: dict[UUID, tuple[str, str, str]] = {}
         for subject, valid_from, valid_to, name, kind, region_code in conn.execute(query):
             runs[subject].append((valid_from, valid_to))
             latest[subject] = (name, kind, region_code)
-        held: dict[UUID, list[date]] = defaultdict(list)
-        if runs:
-            days = select(A.c.org_id, A.c.held_on).where(
-                A.c.activity_type == ActivityType.THEMED_PARTY_DAY.value,
-                A.c.held_on >= start,
-                A.c.held_on <= end,
-                visible(A, end, known),
-                A.c.org_id.in_(list(runs)),
-            )
-            for org, held_on in conn.execute(days):
-                held[org].append(held_on)
-        result = [
-            ThemedDayCompliance(org, *latest[org], period_compliance(year, end, runs[org], held[org]))
-            for org in runs
-        ]
-        return sorted(result, key=lambda r: (r.region_code, r.name, str(r.org_id)))
+        held = _themed_days_held(conn, start, end, known, list(runs))
+        return _themed_compliance(year, end, runs, latest, held)
+
+    def _themed_days_by_area(
+        self, conn: Connection, year: int, start: date, end: date, known: int, areas: Areas
+    ) -> list[list[ThemedDayCompliance]]:
+        query = _organization_runs(start, end, known).where(*areas.condition(O.c.region_code))
+        runs: list[dict[UUID, list[tuple[date, date | None]]]] = [defaultdict(list) for _ in areas.codes]
+        latest: list[dict[UUID, tuple[str, str, str]]] = [{} for _ in areas.codes]
+        for subject, valid_from, valid_to, name, kind, region_code in conn.execute(query):
+            for i in areas.of(region_code):  # row by row: an organisation that moved counts where it was
+                runs[i][subject].append((valid_from, valid_to))
+                latest[i][subject] = (name, kind, region_code)
+        organizations = list(dict.fromkeys(org for area in runs for org in area))
+        held = _themed_days_held(conn, start, end, known, organizations)
+        months: dict[tuple[UUID, tuple[tuple[date, date | None], ...]], PeriodCompliance] = {}
+        return [_themed_compliance(year, end, r, t, held, months) for r, t in zip(runs, latest, strict=True)]
 
     def _pairings(
         self,
@@ -473,93 +523,36 @@ class ActivitiesView:
         prefix: str | None,
         org_id: UUID | None,
     ) -> tuple[list[ExchangeCompliance], list[VisitCompliance]]:
-        def org_of(column: Any) -> Any:
-            return select(O.c.region_code).where(O.c.subject_id == column, visible(O, end, known))
-
-        conditions: list[ColumnElement[bool]] = [
-            visible(PR, end, known),
-            PR.c.started_on <= end,
-            or_(PR.c.ended_on.is_(None), PR.c.ended_on > start),
-        ]
+        conditions: list[ColumnElement[bool]] = []
         if prefix:
-            conditions.append(
-                or_(
-                    exists(org_of(PR.c.lead_org_id).where(O.c.region_code.startswith(prefix))),
-                    exists(org_of(PR.c.partner_org_id).where(O.c.region_code.startswith(prefix))),
-                )
-            )
+            conditions.append(_pairing_in_region(end, known, [O.c.region_code.startswith(prefix)]))
         if org_id is not None:
             conditions.append(or_(PR.c.lead_org_id == org_id, PR.c.partner_org_id == org_id))
-        lead_kind = (
-            select(O.c.kind)
-            .where(O.c.subject_id == PR.c.lead_org_id, visible(O, end, known))
-            .scalar_subquery()
-            .label("lead_kind")
-        )
-        query = select(PR, lead_kind).where(*conditions).order_by(PR.c.started_on, PR.c.subject_id)
-        pairings = list(conn.execute(query))
+        pairings = list(conn.execute(_pairings_query(start, end, known).where(*conditions)))
         if not pairings:
             return [], []
+        exchange_days, visit_days = _pairing_days(conn, start, end, known, pairings)
+        return _pairing_compliance(year, end, pairings, exchange_days, visit_days)
 
-        exchange_days: dict[UUID, list[date]] = defaultdict(list)
-        exchanges = select(A.c.pairing_id, A.c.held_on).where(
-            A.c.activity_type == ActivityType.PAIRING_EXCHANGE.value,
-            A.c.held_on >= start,
-            A.c.held_on <= end,
-            visible(A, end, known),
-            A.c.pairing_id.in_([p.subject_id for p in pairings]),
+    def _pairings_by_area(
+        self, conn: Connection, year: int, start: date, end: date, known: int, areas: Areas
+    ) -> list[tuple[list[ExchangeCompliance], list[VisitCompliance]]]:
+        within = areas.condition(O.c.region_code)
+        query = _pairings_query(start, end, known, regions=True).where(
+            *([_pairing_in_region(end, known, within)] if within else [])
         )
-        for pairing_id, held_on in conn.execute(exchanges):
-            exchange_days[pairing_id].append(held_on)
-
-        station_pairings = [
-            p
-            for p in pairings
-            if p.kind == PairingKind.BRANCH_SMALL_PRIVATE.value
-            and p.lead_kind == OrgKind.STATION_BRANCH.value
+        pairings: list[list[Any]] = [[] for _ in areas.codes]
+        for pairing in conn.execute(query):  # in either organisation's area (R10)
+            for i in sorted({*areas.of(pairing.lead_region), *areas.of(pairing.partner_region)}):
+                pairings[i].append(pairing)
+        every = list({p.subject_id: p for area in pairings for p in area}.values())
+        if not every:
+            return [([], []) for _ in areas.codes]
+        exchange_days, visit_days = _pairing_days(conn, start, end, known, every)
+        return [
+            _pairing_compliance(year, end, area, exchange_days, visit_days) if area else ([], [])
+            for area in pairings
         ]
-        visit_days: dict[tuple[UUID, UUID], list[date]] = defaultdict(list)
-        if station_pairings:
-            visits = select(A.c.org_id, A.c.visited_org_id, A.c.held_on).where(
-                A.c.activity_type == ActivityType.STATION_VISIT.value,
-                A.c.held_on >= start,
-                A.c.held_on <= end,
-                visible(A, end, known),
-                A.c.org_id.in_({p.lead_org_id for p in station_pairings}),
-            )
-            for station, visited, held_on in conn.execute(visits):
-                visit_days[(station, visited)].append(held_on)
-
-        exchange_rows = []
-        for p in pairings:
-            run = [(p.started_on, p.ended_on)]
-            days = exchange_days[p.subject_id]
-            exchange_rows.append(
-                ExchangeCompliance(
-                    p.subject_id,
-                    p.kind,
-                    p.lead_org_id,
-                    p.partner_org_id,
-                    p.started_on,
-                    p.ended_on,
-                    len(days),
-                    period_compliance(year, end, run, days, quarterly=True),
-                )
-            )
-        visit_rows = []
-        for p in station_pairings:
-            run = [(p.started_on, p.ended_on)]
-            days = [d for d in visit_days[(p.lead_org_id, p.partner_org_id)] if _runs(run, d)]
-            visit_rows.append(
-                VisitCompliance(
-                    p.subject_id,
-                    p.lead_org_id,
-                    p.partner_org_id,
-                    len(days),
-                    period_compliance(year, end, run, days),
-                )
-            )
-        return exchange_rows, visit_rows
 
     def volunteers(
         self,
@@ -575,58 +568,239 @@ class ActivitiesView:
         members, and the volunteer-service activities it held."""
         start, end = year_period(year, as_of)
         prefix = region_prefix(region) if region else None
-        in_period = and_(
-            P.c.activity_type == ActivityType.VOLUNTEER_SERVICE.value,
-            P.c.held_on >= start,
-            P.c.held_on <= end,
-            visible(P, end, known),
-        )
-        volunteered = select(P.c.member_id).where(in_period).distinct().subquery()  # joined once (P4)
-        members = (
-            select(
-                M.c.home_org_id,
-                func.count().label("members"),
-                func.count(volunteered.c.member_id).label("volunteers"),
-            )
-            .select_from(M.outerjoin(volunteered, volunteered.c.member_id == M.c.subject_id))
-            .where(M.c.present.is_(True), visible(M, end, known))
-            .group_by(M.c.home_org_id)
-            .subquery()
-        )
-        held = (
-            select(A.c.org_id, func.count().label("activities"))
-            .where(
-                A.c.activity_type == ActivityType.VOLUNTEER_SERVICE.value,
-                A.c.held_on >= start,
-                A.c.held_on <= end,
-                visible(A, end, known),
-            )
-            .group_by(A.c.org_id)
-            .subquery()
-        )
-        query = (
-            select(
-                O.c.subject_id,
-                O.c.name,
-                func.coalesce(members.c.members, 0),
-                func.coalesce(members.c.volunteers, 0),
-                func.coalesce(held.c.activities, 0),
-            )
-            .select_from(
-                O.outerjoin(members, members.c.home_org_id == O.c.subject_id).outerjoin(
-                    held, held.c.org_id == O.c.subject_id
-                )
-            )
-            .where(
-                visible(O, end, known), O.c.dissolved.is_(False), *_org_filter(O.c.subject_id, prefix, org_id)
-            )
-            .order_by(O.c.region_code, O.c.name, O.c.subject_id)
-        )
+        query = _volunteers_query(start, end, known).where(*_org_filter(O.c.subject_id, prefix, org_id))
         organizations = [
             VolunteerFigures(org, name, int(n), int(volunteers), int(activities))
-            for org, name, n, volunteers, activities in conn.execute(query)
+            for org, name, n, volunteers, activities, _ in conn.execute(query)
         ]
         return VolunteerReport(year, end, organizations)
+
+    def volunteers_by_area(
+        self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[VolunteerReport]:
+        """``volunteers(region=code)`` for every code of ``areas`` at once (issue #6, P4): one query,
+        each organisation's row given to the areas of its region code (R11.3)."""
+        start, end = year_period(year, as_of)
+        reports = [VolunteerReport(year, end, []) for _ in areas.codes]
+        query = _volunteers_query(start, end, known).where(*areas.condition(O.c.region_code))
+        for org, name, n, volunteers, activities, code in conn.execute(query):
+            for i in areas.of(code):
+                reports[i].organizations.append(
+                    VolunteerFigures(org, name, int(n), int(volunteers), int(activities))
+                )
+        return reports
+
+
+def _volunteers_query(start: date, end: date, known: int) -> Select[Any]:
+    """R11.3: the organisations not dissolved on the period end, with their members present then, how
+    many of them volunteered in the period and the volunteer-service activities they held, in
+    region, name and id order."""
+    in_period = and_(
+        P.c.activity_type == ActivityType.VOLUNTEER_SERVICE.value,
+        P.c.held_on >= start,
+        P.c.held_on <= end,
+        visible(P, end, known),
+    )
+    volunteered = select(P.c.member_id).where(in_period).distinct().subquery()  # joined once (P4)
+    members = (
+        select(
+            M.c.home_org_id,
+            func.count().label("members"),
+            func.count(volunteered.c.member_id).label("volunteers"),
+        )
+        .select_from(M.outerjoin(volunteered, volunteered.c.member_id == M.c.subject_id))
+        .where(M.c.present.is_(True), visible(M, end, known))
+        .group_by(M.c.home_org_id)
+        .subquery()
+    )
+    held = (
+        select(A.c.org_id, func.count().label("activities"))
+        .where(
+            A.c.activity_type == ActivityType.VOLUNTEER_SERVICE.value,
+            A.c.held_on >= start,
+            A.c.held_on <= end,
+            visible(A, end, known),
+        )
+        .group_by(A.c.org_id)
+        .subquery()
+    )
+    return (
+        select(
+            O.c.subject_id,
+            O.c.name,
+            func.coalesce(members.c.members, 0),
+            func.coalesce(members.c.volunteers, 0),
+            func.coalesce(held.c.activities, 0),
+            O.c.region_code,
+        )
+        .select_from(
+            O.outerjoin(members, members.c.home_org_id == O.c.subject_id).outerjoin(
+                held, held.c.org_id == O.c.subject_id
+            )
+        )
+        .where(visible(O, end, known), O.c.dissolved.is_(False))
+        .order_by(O.c.region_code, O.c.name, O.c.subject_id)
+    )
+
+
+def _organization_runs(start: date, end: date, known: int) -> Select[Any]:
+    """The organisation rows (not dissolved) that held on some day of the period, by start date."""
+    return (
+        select(O.c.subject_id, O.c.valid_from, O.c.valid_to, O.c.name, O.c.kind, O.c.region_code)
+        .where(_during(O, start, end, known), O.c.dissolved.is_(False))
+        .order_by(O.c.valid_from)
+    )
+
+
+def _themed_days_held(
+    conn: Connection, start: date, end: date, known: int, organizations: list[UUID]
+) -> dict[UUID, list[date]]:
+    held: dict[UUID, list[date]] = defaultdict(list)
+    if organizations:
+        days = select(A.c.org_id, A.c.held_on).where(
+            A.c.activity_type == ActivityType.THEMED_PARTY_DAY.value,
+            A.c.held_on >= start,
+            A.c.held_on <= end,
+            visible(A, end, known),
+            A.c.org_id.in_(organizations),
+        )
+        for org, held_on in conn.execute(days):
+            held[org].append(held_on)
+    return held
+
+
+def _themed_compliance(
+    year: int,
+    end: date,
+    runs: dict[UUID, list[tuple[date, date | None]]],
+    latest: dict[UUID, tuple[str, str, str]],
+    held: dict[UUID, list[date]],
+    months: dict[tuple[UUID, tuple[tuple[date, date | None], ...]], PeriodCompliance] | None = None,
+) -> list[ThemedDayCompliance]:
+    """``months``: the compliance already worked out for an organisation and its runs in another area
+    of the same report (the parent's and the child's are the same; worked out once, issue #6 P4)."""
+    months = {} if months is None else months
+    result = []
+    for org, org_runs in runs.items():
+        key = (org, tuple(org_runs))
+        if key not in months:
+            months[key] = period_compliance(year, end, org_runs, held.get(org, []))
+        result.append(ThemedDayCompliance(org, *latest[org], months[key]))
+    return sorted(result, key=lambda r: (r.region_code, r.name, str(r.org_id)))
+
+
+def _org_region(column: Any, end: date, known: int) -> Select[Any]:
+    return select(O.c.region_code).where(O.c.subject_id == column, visible(O, end, known))
+
+
+def _pairing_in_region(end: date, known: int, within: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Pairings with either organisation in the region (``within``: conditions on its region code)."""
+    return or_(
+        exists(_org_region(PR.c.lead_org_id, end, known).where(*within)),
+        exists(_org_region(PR.c.partner_org_id, end, known).where(*within)),
+    )
+
+
+def _pairings_query(start: date, end: date, known: int, regions: bool = False) -> Select[Any]:
+    """The pairings that ran in the period, with the lead organisation's kind (and both regions)."""
+    lead_kind = (
+        select(O.c.kind)
+        .where(O.c.subject_id == PR.c.lead_org_id, visible(O, end, known))
+        .scalar_subquery()
+        .label("lead_kind")
+    )
+    columns: list[Any] = [PR, lead_kind]
+    if regions:
+        columns += [
+            _org_region(PR.c.lead_org_id, end, known).scalar_subquery().label("lead_region"),
+            _org_region(PR.c.partner_org_id, end, known).scalar_subquery().label("partner_region"),
+        ]
+    return (
+        select(*columns)
+        .where(
+            visible(PR, end, known),
+            PR.c.started_on <= end,
+            or_(PR.c.ended_on.is_(None), PR.c.ended_on > start),
+        )
+        .order_by(PR.c.started_on, PR.c.subject_id)
+    )
+
+
+def _station_pairings(pairings: list[Any]) -> list[Any]:
+    return [
+        p
+        for p in pairings
+        if p.kind == PairingKind.BRANCH_SMALL_PRIVATE.value and p.lead_kind == OrgKind.STATION_BRANCH.value
+    ]
+
+
+def _pairing_days(
+    conn: Connection, start: date, end: date, known: int, pairings: list[Any]
+) -> tuple[dict[UUID, list[date]], dict[tuple[UUID, UUID], list[date]]]:
+    """The days of the pairings' exchanges, and of the station branches' visits (R10)."""
+    exchange_days: dict[UUID, list[date]] = defaultdict(list)
+    exchanges = select(A.c.pairing_id, A.c.held_on).where(
+        A.c.activity_type == ActivityType.PAIRING_EXCHANGE.value,
+        A.c.held_on >= start,
+        A.c.held_on <= end,
+        visible(A, end, known),
+        A.c.pairing_id.in_([p.subject_id for p in pairings]),
+    )
+    for pairing_id, held_on in conn.execute(exchanges):
+        exchange_days[pairing_id].append(held_on)
+
+    station_pairings = _station_pairings(pairings)
+    visit_days: dict[tuple[UUID, UUID], list[date]] = defaultdict(list)
+    if station_pairings:
+        visits = select(A.c.org_id, A.c.visited_org_id, A.c.held_on).where(
+            A.c.activity_type == ActivityType.STATION_VISIT.value,
+            A.c.held_on >= start,
+            A.c.held_on <= end,
+            visible(A, end, known),
+            A.c.org_id.in_({p.lead_org_id for p in station_pairings}),
+        )
+        for station, visited, held_on in conn.execute(visits):
+            visit_days[(station, visited)].append(held_on)
+    return exchange_days, visit_days
+
+
+def _pairing_compliance(
+    year: int,
+    end: date,
+    pairings: list[Any],
+    exchange_days: dict[UUID, list[date]],
+    visit_days: dict[tuple[UUID, UUID], list[date]],
+) -> tuple[list[ExchangeCompliance], list[VisitCompliance]]:
+    exchange_rows = []
+    for p in pairings:
+        run = [(p.started_on, p.ended_on)]
+        days = exchange_days.get(p.subject_id, [])
+        exchange_rows.append(
+            ExchangeCompliance(
+                p.subject_id,
+                p.kind,
+                p.lead_org_id,
+                p.partner_org_id,
+                p.started_on,
+                p.ended_on,
+                len(days),
+                period_compliance(year, end, run, days, quarterly=True),
+            )
+        )
+    visit_rows = []
+    for p in _station_pairings(pairings):
+        run = [(p.started_on, p.ended_on)]
+        days = [d for d in visit_days.get((p.lead_org_id, p.partner_org_id), []) if _runs(run, d)]
+        visit_rows.append(
+            VisitCompliance(
+                p.subject_id,
+                p.lead_org_id,
+                p.partner_org_id,
+                len(days),
+                period_compliance(year, end, run, days),
+            )
+        )
+    return exchange_rows, visit_rows
 
 
 def _runs(runs: list[tuple[date, date | None]], day: date) -> bool:

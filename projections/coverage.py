@@ -14,12 +14,13 @@ tables, ``projections.temporal``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, case, exists, func, select
+from sqlalchemy import Connection, Table, and_, case, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.market_entity import MarketEntity
@@ -39,6 +40,46 @@ from projections.tables import (
     coverage_work as W,
 )
 from projections.temporal import ALL_KNOWN, TemporalProjection, visible
+
+
+class Areas:
+    """Several regions answered together (issue #6, P4): the half-year report (R3) asks every figure
+    for a region and each of its children, so each figure is one query grouped by the region code of
+    the row (the entity's, or the organisation's the figure is counted at) instead of one query per
+    area, and each result row is added to every area whose prefix its code starts with. An area holds
+    exactly the rows the single-region query selects with ``region_code LIKE prefix%``: a child's
+    rows are a part of its parent's, rows coded with the parent's own code (or a child with no
+    organisation) count in the parent only. A falsy code is "no region filter": every row, rows
+    without an organisation (NULL code) included, as the single-region views do with ``region=None``.
+    """
+
+    def __init__(self, codes: Sequence[str | None]) -> None:
+        self.codes = tuple(codes)
+        self.prefixes = tuple(region_prefix(code) if code else None for code in self.codes)
+        self._areas_of: dict[str | None, tuple[int, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def condition(self, column: Any) -> list[ColumnElement[bool]]:
+        """The rows of any of the areas, as a WHERE condition on a region-code column."""
+        prefixes = {p for p in self.prefixes if p is not None}
+        if not self.codes or len(prefixes) < len(self.prefixes):
+            return []  # an area without a region filter takes every row
+        outer = sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes))
+        return [or_(*(column.startswith(p) for p in outer))]
+
+    def of(self, code: str | None) -> tuple[int, ...]:
+        """The indices of the areas a row with this region code counts in."""
+        indices = self._areas_of.get(code)
+        if indices is None:
+            indices = tuple(
+                i
+                for i, prefix in enumerate(self.prefixes)
+                if prefix is None or (code is not None and code.startswith(prefix))
+            )
+            self._areas_of[code] = indices
+        return indices
 
 
 class CoverageProjection(TemporalProjection):
@@ -134,6 +175,17 @@ class CoverageReport:
 GROUPS = ("kind", "industry", "station", "region")
 
 
+def _bucket(as_of: date, known: int) -> Any:
+    """R13.1: standalone, joint, work coverage only (a guidance officer), or uncovered."""
+    reached = exists().where(W.c.entity_id == E.c.subject_id, visible(W, as_of, known))
+    return case(
+        (E.c.formation == Formation.STANDALONE.value, "standalone"),
+        (E.c.formation == Formation.JOINT.value, "joint"),
+        (reached, "work_only"),
+        else_="uncovered",
+    ).label("bucket")
+
+
 class CoverageView:
     """Queries over the coverage tables."""
 
@@ -165,13 +217,7 @@ class CoverageView:
         if station:
             conditions.append(E.c.station == station)
 
-        reached = exists().where(W.c.entity_id == E.c.subject_id, visible(W, as_of, known))
-        bucket = case(
-            (E.c.formation == Formation.STANDALONE.value, "standalone"),
-            (E.c.formation == Formation.JOINT.value, "joint"),
-            (reached, "work_only"),
-            else_="uncovered",
-        ).label("bucket")
+        bucket = _bucket(as_of, known)
         key: Any
         if group_by == "region":
             width = len(prefix) + 2 if prefix and len(prefix) < 6 else 6
@@ -198,6 +244,48 @@ class CoverageView:
         if not (kind or industry or station):
             self._count_members(conn, prefix, report, as_of, known)
         return report
+
+    def report_by_area(
+        self, conn: Connection, areas: Areas, *, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[CoverageReport]:
+        """``report(region=code, group_by="kind")`` for every code of ``areas`` at once (issue #6, P4):
+        one query for the entities (R13.1) and one for the members (R13.6), grouped by region code."""
+        reports = [CoverageReport(total=CoverageFigures()) for _ in areas.codes]
+        bucket = _bucket(as_of, known)
+        query = (
+            select(E.c.region_code, E.c.kind, bucket, func.count().label("n"))
+            .where(
+                visible(E, as_of, known),
+                E.c.status == EntityStatus.OPERATING.value,
+                *areas.condition(E.c.region_code),
+            )
+            .group_by(E.c.region_code, E.c.kind, bucket)
+        )
+        for code, kind, where, n in conn.execute(query):
+            for i in areas.of(code):
+                for figures in (reports[i].total, reports[i].groups.setdefault(kind, CoverageFigures())):
+                    figures.operating += n
+                    setattr(figures, where, getattr(figures, where) + n)
+        members = (
+            select(O.c.region_code, M.c.category, M.c.affiliation, func.count())
+            .select_from(M.join(O, O.c.subject_id == M.c.home_org_id))
+            .where(
+                M.c.present.is_(True),
+                visible(M, as_of, known),
+                visible(O, as_of, known),
+                *areas.condition(O.c.region_code),
+            )
+            .group_by(O.c.region_code, M.c.category, M.c.affiliation)
+        )
+        for code, category, affiliation, n in conn.execute(members):
+            for i in areas.of(code):
+                by_category, by_affiliation = (
+                    reports[i].members_by_category,
+                    reports[i].members_by_affiliation,
+                )
+                by_category[category] = by_category.get(category, 0) + n
+                by_affiliation[affiliation] = by_affiliation.get(affiliation, 0) + n
+        return reports
 
     def _count_members(
         self, conn: Connection, prefix: str | None, report: CoverageReport, as_of: date, known: int

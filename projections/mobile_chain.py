@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.mobile_round import MobileRound, deadline
 from domain.personal import ERASED, erasures
 from domain.values import MobileStep, region_prefix
+from projections.coverage import Areas
 from projections.members import scrub_personal_data
 from projections.tables import coverage_organizations as O
 from projections.tables import mobile_chain_rounds as R
@@ -197,6 +198,37 @@ class MobileChainView:
         more = len(rows) > limit
         rounds = [self._round(row, due, as_of) for row in rows[:limit]]
         return ChainReport(year, due, totals, rounds, rounds[-1].round_id if more else None)
+
+    def totals_by_area(
+        self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[ChainTotals]:
+        """The ``totals`` of ``report(region=code)`` for every code of ``areas`` at once (issue #6, P4):
+        one query, grouped by the business-place organisation's region code and step (R6.2, R6.3)."""
+        due = deadline(year)
+        joined = R.outerjoin(O, and_(O.c.subject_id == R.c.business_org_id, visible(O, as_of, known)))
+        query = (
+            select(
+                O.c.region_code,
+                R.c.step,
+                func.count(),
+                func.count().filter(R.c.receipt_returned_on <= due),
+            )
+            .select_from(joined)
+            .where(visible(R, as_of, known), R.c.year == year, *areas.condition(O.c.region_code))
+            .group_by(O.c.region_code, R.c.step)
+        )
+        result = [ChainTotals() for _ in areas.codes]
+        for code, value, count, returned_by_deadline in conn.execute(query):
+            for i in areas.of(code):
+                totals = result[i]
+                totals.by_step[value] = totals.by_step.get(value, 0) + count
+                if value == MobileStep.RECEIPT_RETURNED.value:
+                    totals.completed_by_deadline += returned_by_deadline
+        for totals in result:
+            totals.rounds = sum(totals.by_step.values())
+            totals.completed = totals.by_step[MobileStep.RECEIPT_RETURNED.value]
+            totals.overdue = totals.rounds - totals.completed if as_of > due else 0
+        return result
 
     @staticmethod
     def _round(row: Any, due: date, as_of: date) -> ChainRound:

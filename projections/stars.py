@@ -41,12 +41,13 @@ because the parent is needed and so that its figures depend on its own checkpoin
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, func, or_, select
+from sqlalchemy import Connection, Table, and_, case, func, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.market_entity import MarketEntity
@@ -73,6 +74,7 @@ from domain.values import (
     region_prefix,
 )
 from domain.xinhuo import SUBJECT_HOUSEHOLD, SUBJECT_ORGANIZATION, XinhuoDemonstration
+from projections.coverage import Areas
 from projections.tables import stars_entities as E
 from projections.tables import stars_market_criteria as MC
 from projections.tables import stars_markets as MK
@@ -387,6 +389,23 @@ class StarsView:
             markets=q.markets(),
         )
 
+    def report_by_area(
+        self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[StarsReport]:
+        """``report(year=year, region=code)`` for every code of ``areas`` at once (issue #6, P4)."""
+        q = _AreaQuery(conn, as_of, known, areas)
+        return [
+            StarsReport(year, *figures)
+            for figures in zip(
+                q.pioneer(year),
+                q.strongest_branch(year),
+                q.station_stars(),
+                q.xinhuo(),
+                q.markets(),
+                strict=True,
+            )
+        ]
+
 
 class _Query:
     """One report's filters: the time point, the region prefix and the organisation scope."""
@@ -433,8 +452,7 @@ class _Query:
             .group_by(PR.c.closed)
         )
         for count, closed in self.conn.execute(rounds):
-            figures.rounds += count
-            figures.rounds_closed += count if closed else 0
+            _add_rounds(figures, count, closed)
         columns = (PE.c.standing, PE.c.stars, PE.c.excellent, PE.c.follow_up_done)
         enrolments = (
             select(func.count(), *columns)
@@ -442,20 +460,8 @@ class _Query:
             .where(self.seen(PE), PE.c.year == year, *self.org_region(), *self.in_scope(PE.c.org_id))
             .group_by(*columns)
         )
-        for count, standing, stars, excellent, follow_up_done in self.conn.execute(enrolments):
-            figures.enrolled += count
-            if standing == PioneerStanding.EXCLUDED.value:
-                figures.excluded += count
-            elif standing == PioneerStanding.VETOED.value:
-                figures.vetoed += count
-            elif standing == PioneerStanding.ELIGIBLE.value:
-                figures.eligible += count
-            if stars is not None:
-                figures.by_stars[int(stars)] += count
-                if excellent:
-                    figures.excellent += count
-                if stars <= FOLLOW_UP_MAX_STARS and not follow_up_done:
-                    figures.follow_ups_pending += count
+        for count, *enrolment in self.conn.execute(enrolments):
+            _add_enrolments(figures, count, *enrolment)
         return figures
 
     # --- 2. strongest branch (R11.2) ---------------------------------------------------------------
@@ -516,9 +522,7 @@ class _Query:
             .group_by(ST.c.level)
         )
         for level, count in self.conn.execute(query):
-            figures.stations += count
-            if level is not None:
-                figures.by_level[int(level)] += count
+            _add_stations(figures, level, count)
         return figures
 
     # --- 4. 薪火 (R9.2, R9.3) -----------------------------------------------------------------------
@@ -545,9 +549,7 @@ class _Query:
         )
         for query in (organizations, households):
             for count, category, industry in self.conn.execute(query):
-                figures.by_category[category].count += count
-                if industry is not None:
-                    figures.by_focus_industry[industry] = figures.by_focus_industry.get(industry, 0) + count
+                _add_demonstrations(figures, count, category, industry)
         return figures
 
     # --- 5. standardised markets (R4) --------------------------------------------------------------
@@ -562,13 +564,7 @@ class _Query:
             .group_by(E.c.kind, MK.c.scope, MK.c.standardised)
         )
         for count, kind, scope, standardised in self.conn.execute(query):
-            for group in (
-                figures.total,
-                figures.by_kind.setdefault(EntityKind(kind).value, MarketGroupFigures()),
-                figures.by_scope.setdefault(MarketScope(scope).value, MarketGroupFigures()),
-            ):
-                group.enrolled += count
-                group.standardised += count if standardised else 0
+            _add_markets(figures, count, kind, scope, standardised)
         criteria = (
             select(MC.c.criterion, func.count())
             .select_from(MC.join(E, E.c.subject_id == MC.c.entity_id))
@@ -578,3 +574,210 @@ class _Query:
         for criterion, count in self.conn.execute(criteria):
             figures.criteria_met[criterion] = count
         return figures
+
+
+def _add_rounds(figures: PioneerFigures, count: int, closed: bool) -> None:
+    figures.rounds += count
+    figures.rounds_closed += count if closed else 0
+
+
+def _add_enrolments(
+    figures: PioneerFigures,
+    count: int,
+    standing: str,
+    stars: int | None,
+    excellent: bool,
+    follow_up_done: bool,
+) -> None:
+    """R5: ``count`` enrolments with that standing and result."""
+    figures.enrolled += count
+    if standing == PioneerStanding.EXCLUDED.value:
+        figures.excluded += count
+    elif standing == PioneerStanding.VETOED.value:
+        figures.vetoed += count
+    elif standing == PioneerStanding.ELIGIBLE.value:
+        figures.eligible += count
+    if stars is not None:
+        figures.by_stars[int(stars)] += count
+        if excellent:
+            figures.excellent += count
+        if stars <= FOLLOW_UP_MAX_STARS and not follow_up_done:
+            figures.follow_ups_pending += count
+
+
+def _add_stations(figures: StationStarFigures, level: int | None, count: int) -> None:
+    figures.stations += count
+    if level is not None:
+        figures.by_level[int(level)] += count
+
+
+def _add_demonstrations(figures: XinhuoFigures, count: int, category: str, industry: str | None) -> None:
+    figures.by_category[category].count += count
+    if industry is not None:
+        figures.by_focus_industry[industry] = figures.by_focus_industry.get(industry, 0) + count
+
+
+def _add_markets(figures: MarketFigures, count: int, kind: str, scope: str, standardised: bool) -> None:
+    for group in (
+        figures.total,
+        figures.by_kind.setdefault(EntityKind(kind).value, MarketGroupFigures()),
+        figures.by_scope.setdefault(MarketScope(scope).value, MarketGroupFigures()),
+    ):
+        group.enrolled += count
+        group.standardised += count if standardised else 0
+
+
+class _AreaQuery:
+    """The figures of ``StarsView.report`` (no organisation filter) for several regions at once
+    (issue #6, P4): each query grouped by the region code of the organisation or entity a figure is
+    counted at, each result row added to the areas of its code (``projections.coverage.Areas``)."""
+
+    def __init__(self, conn: Connection, as_of: date, known: int, areas: Areas) -> None:
+        self.conn, self.as_of, self.known, self.areas = conn, as_of, known, areas
+        self._branches: list[tuple[int, Any]] | None = None
+
+    def seen(self, table: Table) -> ColumnElement[bool]:
+        return visible(table, self.as_of, self.known)
+
+    def org_region(self) -> list[ColumnElement[bool]]:
+        return [self.seen(O), *self.areas.condition(O.c.region_code)]
+
+    def entity_region(self) -> list[ColumnElement[bool]]:
+        return [self.seen(E), *self.areas.condition(E.c.region_code)]
+
+    def each(self, query: Any) -> Iterator[tuple[int, Any]]:
+        """(area index, row) for every area of each row's region code, the code in the row's last column."""
+        for row in self.conn.execute(query):
+            for i in self.areas.of(row[-1]):
+                yield i, row
+
+    # --- 1. pioneer index (R5) ---------------------------------------------------------------------
+
+    def pioneer(self, year: int) -> list[PioneerFigures]:
+        result = [PioneerFigures() for _ in self.areas.codes]
+        rounds = (
+            select(func.count(), PR.c.closed, O.c.region_code)
+            .select_from(PR.join(O, O.c.subject_id == PR.c.org_id))
+            .where(self.seen(PR), PR.c.year == year, *self.org_region())
+            .group_by(PR.c.closed, O.c.region_code)
+        )
+        for i, (count, closed, _) in self.each(rounds):
+            _add_rounds(result[i], count, closed)
+        columns = (PE.c.standing, PE.c.stars, PE.c.excellent, PE.c.follow_up_done, O.c.region_code)
+        enrolments = (
+            select(func.count(), *columns)
+            .select_from(PE.join(O, O.c.subject_id == PE.c.org_id))
+            .where(self.seen(PE), PE.c.year == year, *self.org_region())
+            .group_by(*columns)
+        )
+        for i, (count, standing, stars, excellent, follow_up_done, _) in self.each(enrolments):
+            _add_enrolments(result[i], count, standing, stars, excellent, follow_up_done)
+        return result
+
+    # --- 2. strongest branch (R11.2) ---------------------------------------------------------------
+
+    def strongest_branch(self, year: int) -> list[StrongestBranchFigures]:
+        target, target_year = strongest_branch_target(year)
+        result = [
+            StrongestBranchFigures(target_share=target, target_year=target_year) for _ in self.areas.codes
+        ]
+        # The awards counted for the year and the ratings of the year: one read of the ratings.
+        counts = and_(SB.c.awarded.is_(True), SB.c.year <= year, SB.c.term_end_year >= year)
+        of_year = SB.c.year == year
+        ratings = (
+            select(
+                SB.c.org_id,
+                SB.c.stage,
+                SB.c.disqualified,
+                case((counts, 1), else_=0),
+                case((of_year, 1), else_=0),
+                O.c.region_code,
+            )
+            .select_from(SB.join(O, O.c.subject_id == SB.c.org_id))
+            .where(self.seen(SB), *self.org_region(), or_(counts, of_year))
+        )
+        awarded: list[set[UUID]] = [set() for _ in self.areas.codes]
+        rated: list[set[UUID]] = [set() for _ in self.areas.codes]
+        for i, (org, stage, disqualified, counted, rated_in_year, _) in self.each(ratings):
+            if counted:
+                awarded[i].add(org)
+            if rated_in_year:
+                figures = result[i]
+                rated[i].add(org)
+                figures.ratings_by_stage[stage] = figures.ratings_by_stage.get(stage, 0) + 1
+                figures.disqualified += 1 if disqualified else 0
+        branches: list[set[UUID]] = [set() for _ in self.areas.codes]
+        for i, (org, _, _, _) in self.branches():
+            branches[i].add(org)
+        for figures, b, r, a in zip(result, branches, rated, awarded, strict=True):
+            figures.branches = len(b | r | a)
+            figures.awarded = len(a)
+        return result
+
+    # --- 3. station stars (R9.1) -------------------------------------------------------------------
+
+    def station_stars(self) -> list[StationStarFigures]:
+        result = [StationStarFigures() for _ in self.areas.codes]
+        for i, (_, kind, level, _) in self.branches():
+            if kind == OrgKind.STATION_BRANCH.value:
+                _add_stations(result[i], level, 1)
+        return result
+
+    def branches(self) -> list[tuple[int, Any]]:
+        """(area, row) for the branches not dissolved (R11.2's denominator; station branches are R9.1's)
+        with their star level in force: one read for both figures, kept for the report."""
+        if self._branches is None:
+            joined = O.outerjoin(ST, and_(ST.c.org_id == O.c.subject_id, self.seen(ST)))
+            query = (
+                select(O.c.subject_id, O.c.kind, ST.c.level, O.c.region_code)
+                .select_from(joined)
+                .where(*self.org_region(), O.c.kind.in_(BRANCH_KINDS), O.c.dissolved.is_(False))
+            )
+            self._branches = list(self.each(query))
+        return self._branches
+
+    # --- 4. 薪火 (R9.2, R9.3) -----------------------------------------------------------------------
+
+    def xinhuo(self) -> list[XinhuoFigures]:
+        result = [XinhuoFigures() for _ in self.areas.codes]
+        columns = (X.c.category, X.c.focus_industry)
+        organizations = (
+            select(func.count(), *columns, O.c.region_code)
+            .select_from(X.join(O, O.c.subject_id == X.c.org_id))
+            .where(self.seen(X), X.c.subject == SUBJECT_ORGANIZATION, *self.org_region())
+            .group_by(*columns, O.c.region_code)
+        )
+        households = (
+            select(func.count(), *columns, E.c.region_code)
+            .select_from(X.join(E, E.c.subject_id == X.c.entity_id))
+            .where(self.seen(X), X.c.subject == SUBJECT_HOUSEHOLD, *self.entity_region())
+            .group_by(*columns, E.c.region_code)
+        )
+        for i, (count, category, industry, _) in self.each(union_all(organizations, households)):
+            _add_demonstrations(result[i], count, category, industry)
+        return result
+
+    # --- 5. standardised markets (R4) --------------------------------------------------------------
+
+    def markets(self) -> list[MarketFigures]:
+        result = [MarketFigures() for _ in self.areas.codes]
+        present = [*self.entity_region(), E.c.status != EntityStatus.DEREGISTERED.value]
+        columns = (E.c.kind, MK.c.scope, MK.c.standardised, E.c.region_code)
+        query = (
+            select(func.count(), *columns)
+            .select_from(MK.join(E, E.c.subject_id == MK.c.entity_id))
+            .where(self.seen(MK), *present)
+            .group_by(*columns)
+        )
+        for i, (count, kind, scope, standardised, _) in self.each(query):
+            _add_markets(result[i], count, kind, scope, standardised)
+        criteria = (
+            select(MC.c.criterion, func.count(), E.c.region_code)
+            .select_from(MC.join(E, E.c.subject_id == MC.c.entity_id))
+            .where(self.seen(MC), *present)
+            .group_by(MC.c.criterion, E.c.region_code)
+        )
+        for i, (criterion, count, _) in self.each(criteria):
+            met = result[i].criteria_met
+            met[criterion] = met.get(criterion, 0) + count
+        return result
