@@ -14,17 +14,18 @@ stops the worker loudly.
 
 **Exactly once in the read tables.** ``worker_offsets(group, topic, partition, offset, position)``
 holds, per partition, the next Kafka offset to read and the last event position applied from it. One
-poll's messages of one partition are applied in **one database transaction** together with that row:
+poll's messages (of every partition it returned) are applied in **one database transaction** together with
+those rows, the events in position order:
 
-1. the transaction starts by locking the row (``UPDATE … RETURNING``: a row lock on PostgreSQL, the
-   write lock on SQLite), so two workers that both believe they own the partition (a rebalance, a
-   worker that missed its session timeout) apply it one after the other, never both;
+1. the transaction starts by locking the rows, in partition order (``UPDATE … RETURNING``: row locks on
+   PostgreSQL, the write lock on SQLite), so two workers that both believe they own a partition (a
+   rebalance, a worker that missed its session timeout) apply it one after the other, never both;
 2. a message below the stored offset was applied already (a redelivery, a backwards seek): skipped;
 3. a message whose position is at or below the partition's last applied position is a repeat the
    relay published again after a crash: skipped (positions increase along a partition);
 4. a projection whose checkpoint is already at or beyond the position skips it (after a
    ``dangjian rebuild`` moved the checkpoints to the head, for instance);
-5. the row advances with the rows; the transaction commits; only then is the offset committed to
+5. each partition's row advances with the rows; the transaction commits; only then is the offset committed to
    Kafka (asynchronously: the database, not Kafka, says what has been applied, and a failed Kafka commit
    is only logged).
 
@@ -193,14 +194,13 @@ class ProjectionWorker:
             log.info("worker %s: %s/%d from offset %d", self.group, tp.topic, tp.partition, offset)
 
     def poll_once(self) -> int:
-        """Apply one poll's messages, one transaction per partition; return how many were applied."""
+        """Apply one poll's messages in one transaction (every partition of the poll); return how many
+        were applied."""
         batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
-        applied = 0
         self._polled = sum(len(records) for records in batches.values())
-        for tp, records in batches.items():
-            if not records:
-                continue
-            applied += self.apply(tp.partition, records)
+        polled = {tp: records for tp, records in batches.items() if records}
+        applied = self.apply_partitions({tp.partition: records for tp, records in polled.items()})
+        for tp, records in polled.items():
             next_offset = records[-1].offset + 1
             self.consumer.commit_async({tp: OffsetAndMetadata(next_offset, "", -1)}, callback=self._committed)
         if applied or time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
@@ -214,35 +214,49 @@ class ProjectionWorker:
     def apply(self, partition: int, records: Sequence[Record]) -> int:
         """Apply one partition's messages and advance its row in one transaction; return the number
         of messages applied (repeats skipped)."""
+        return self.apply_partitions({partition: records})
+
+    def apply_partitions(self, polled: dict[int, Sequence[Record]]) -> int:
+        """Apply the messages of several partitions and advance their rows in **one** transaction, the
+        events in position order (issue #6, P6: one set of statements per poll, not per partition;
+        the rows and every partition's offset still commit together). Returns the number applied."""
+        if not polled:
+            return 0
         applied = skipped = 0
         with self.engine.begin() as conn:
-            offset, last = self._lock_partition(conn, partition)
+            # the partitions' rows first, locked in one order (two workers never deadlock), then the rest
+            stored = {partition: self._lock_partition(conn, partition) for partition in sorted(polled)}
             checkpoints = {name: int(pos) for name, pos in conn.execute(select(P.c.name, P.c.position))}
             envelopes: list[dict[str, Any]] = []
-            for record in records:
-                if record.offset < offset:  # applied already: a redelivery
-                    skipped += 1
-                    continue
-                envelope = _envelope(record)
-                position = int(envelope["position"])
-                offset = record.offset + 1
-                if position <= last:  # the relay published it again after a crash
-                    skipped += 1
-                    continue
-                envelopes.append(envelope)
-                last = position
-                applied += 1
+            advanced: dict[int, tuple[int, int]] = {}
+            for partition, (offset, last) in stored.items():
+                for record in polled[partition]:
+                    if record.offset < offset:  # applied already: a redelivery
+                        skipped += 1
+                        continue
+                    envelope = _envelope(record)
+                    position = int(envelope["position"])
+                    offset = record.offset + 1
+                    if position <= last:  # the relay published it again after a crash
+                        skipped += 1
+                        continue
+                    envelopes.append(envelope)
+                    last = position
+                    applied += 1
+                advanced[partition] = (offset, last)
+            envelopes.sort(key=lambda e: int(e["position"]))
             events = self.events_for(conn, envelopes)
             batch = [(event, int(e["position"])) for event, e in zip(events, envelopes, strict=True)]
             for name, projection in self.projections.items():  # batched writes (projections/temporal.py)
                 due = [(event, position) for event, position in batch if position > checkpoints.get(name, 0)]
                 if due:
                     projection.handle_batch(conn, due)
-            conn.execute(
-                update(W)
-                .where(W.c.group == self.group, W.c.topic == self.topic, W.c.partition == partition)
-                .values(offset=offset, position=last)
-            )
+            for partition, (offset, last) in advanced.items():
+                conn.execute(
+                    update(W)
+                    .where(W.c.group == self.group, W.c.topic == self.topic, W.c.partition == partition)
+                    .values(offset=offset, position=last)
+                )
         self.applied += applied
         self.skipped += skipped
         return applied
@@ -453,5 +467,8 @@ def build_worker(
     from infra.kafka import ensure_topics, manual_commit_consumer
 
     ensure_topics(bootstrap_servers, [topic], partitions)
+    # A fetch waits at most 50 ms for data, not Kafka's 500 ms: the wait bounds how late a new event is
+    # seen when a poll finds nothing (issue #6, P6); an idle worker then asks the broker 20 times a second.
+    consumer_overrides.setdefault("fetch_max_wait_ms", 50)
     consumer = manual_commit_consumer(bootstrap_servers, group, **consumer_overrides)
     return ProjectionWorker(ledger, engine, projections, consumer, topic, group)
