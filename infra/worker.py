@@ -82,7 +82,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.application import Ledger
 from domain.receipt import CommandReceipt
-from projections.runner import Projection
+from projections.runner import Projection, decode_all
 from projections.tables import projection_positions as P
 from projections.tables import worker_offsets as W
 
@@ -327,9 +327,7 @@ class ProjectionWorker:
                     f"event {key[0]} v{key[1]} (position {envelope['position']}) is not in the store"
                 )
             stored.append(found[key])
-        mapper: Any = self.ledger.mapper
-        many = getattr(mapper, "to_domain_events", None)
-        events = list(many(stored)) if many is not None else [mapper.to_domain_event(s) for s in stored]
+        events = decode_all(self.ledger.mapper, stored)
         for event, envelope, (aggregate_id, version) in zip(events, envelopes, wanted, strict=True):
             if get_topic(type(event)) != envelope["topic"]:
                 raise EventNotInStore(

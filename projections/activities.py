@@ -343,6 +343,27 @@ def _org_filter(column: Any, prefix: str | None, org_id: UUID | None) -> list[Co
     return conditions
 
 
+def _trained(start: date, end: date, known: int, conditions: Any, *columns: Any) -> Any:
+    """Members present at ``end`` with their affiliation and their training sessions of the period
+    (R7), their home organisation meeting ``conditions``; ``columns`` are selected too. The sessions are
+    counted once, grouped, then joined (not a subquery per member: issue #6, P4)."""
+    sessions = _sessions(ActivityType.TRAINING, start, end, known)
+    return (
+        select(
+            *columns,
+            M.c.affiliation.label("affiliation"),
+            func.coalesce(sessions.c.n, 0).label("sessions"),
+        )
+        .select_from(
+            M.join(O, O.c.subject_id == M.c.home_org_id).outerjoin(
+                sessions, sessions.c.member_id == M.c.subject_id
+            )
+        )
+        .where(M.c.present.is_(True), visible(M, end, known), visible(O, end, known), *conditions)
+        .subquery()
+    )
+
+
 def _sessions(activity_type: ActivityType, start: date, end: date, known: int) -> Any:
     """Per member, the activities of that type they took part in during [start, end]."""
     return (
@@ -385,24 +406,7 @@ class ActivitiesView:
         """R7: per affiliation, members trained in the year up to ``as_of`` ÷ members present."""
         start, end = year_period(year, as_of)
         prefix = region_prefix(region) if region else None
-        # Sessions per member counted once for the period, then joined (not a subquery per member,
-        # which made the report quadratic in members × sessions: issue #6, P4).
-        sessions = _sessions(ActivityType.TRAINING, start, end, known)
-        members = (
-            select(M.c.affiliation.label("affiliation"), func.coalesce(sessions.c.n, 0).label("sessions"))
-            .select_from(
-                M.join(O, O.c.subject_id == M.c.home_org_id).outerjoin(
-                    sessions, sessions.c.member_id == M.c.subject_id
-                )
-            )
-            .where(
-                M.c.present.is_(True),
-                visible(M, end, known),
-                visible(O, end, known),
-                *_org_filter(M.c.home_org_id, prefix, org_id),
-            )
-            .subquery()
-        )
+        members = _trained(start, end, known, _org_filter(M.c.home_org_id, prefix, org_id))
         report = TrainingReport(year, end, {a: TrainingFigures(a) for a in TRAINING_TARGETS})
         query = select(members.c.affiliation, members.c.sessions, func.count()).group_by(
             members.c.affiliation, members.c.sessions
@@ -417,25 +421,8 @@ class ActivitiesView:
         """``training(region=code)`` for every code of ``areas`` at once (issue #6, P4): one query,
         grouped by the home organisation's region code (R13.6), affiliation and sessions (R7)."""
         start, end = year_period(year, as_of)
-        sessions = _sessions(ActivityType.TRAINING, start, end, known)
-        members = (
-            select(
-                O.c.region_code.label("region_code"),
-                M.c.affiliation.label("affiliation"),
-                func.coalesce(sessions.c.n, 0).label("sessions"),
-            )
-            .select_from(
-                M.join(O, O.c.subject_id == M.c.home_org_id).outerjoin(
-                    sessions, sessions.c.member_id == M.c.subject_id
-                )
-            )
-            .where(
-                M.c.present.is_(True),
-                visible(M, end, known),
-                visible(O, end, known),
-                *areas.condition(O.c.region_code),
-            )
-            .subquery()
+        members = _trained(
+            start, end, known, areas.condition(O.c.region_code), O.c.region_code.label("region_code")
         )
         reports = [
             TrainingReport(year, end, {a: TrainingFigures(a) for a in TRAINING_TARGETS}) for _ in areas.codes

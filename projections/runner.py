@@ -77,8 +77,9 @@ class ProjectionRunner:
 
     def positions(self, conn: Connection | None = None) -> dict[str, int]:
         """Every projection's checkpoint (read on ``conn`` to share its snapshot, if given)."""
-        if conn is not None:
-            return {name: _read_position(conn, name, lock=False) for name in self.projections}
+        if conn is not None:  # one query for all of them
+            stored = {name: int(position) for name, position in conn.execute(select(P.c.name, P.c.position))}
+            return {name: stored.get(name, 0) for name in self.projections}
         with self.engine.connect() as own:
             return self.positions(own)
 
@@ -199,13 +200,7 @@ class ProjectionRunner:
                     progress(name, last, max(head, last))
 
     def _decode(self, notifications: Sequence[Any]) -> list[Any]:
-        """The batch's domain events, decoded together when the mapper can (it then reads the keys of
-        personal data once per batch, not once per member: issue #6, P3)."""
-        mapper = self.ledger.mapper
-        many = getattr(mapper, "to_domain_events", None)
-        if many is not None:
-            return list(many(notifications))
-        return [mapper.to_domain_event(n) for n in notifications]
+        return decode_all(self.ledger.mapper, notifications)
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until every projection has reached ``position``, or the timeout passes."""
@@ -218,6 +213,15 @@ class ProjectionRunner:
                 return False
             with self._caught_up:
                 self._caught_up.wait(min(remaining, 0.05))
+
+
+def decode_all(mapper: Any, stored_events: Sequence[Any]) -> list[Any]:
+    """Stored events' domain events, decoded together when the mapper can (it then reads the keys of
+    personal data once for all of them, not once per member: issue #6, P3)."""
+    many = getattr(mapper, "to_domain_events", None)
+    if many is not None:
+        return list(many(stored_events))
+    return [mapper.to_domain_event(s) for s in stored_events]
 
 
 def _read_position(conn: Connection, name: str, *, lock: bool) -> int:

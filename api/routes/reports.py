@@ -31,7 +31,7 @@ def get_half_year_report(
     format: Literal["json", "csv"] = "json",
 ) -> HalfYearReport | Response:
     """Every figure for a region and its children, as of a cut-off and as known at a moment (R3)."""
-    checkpoints = {name: parts.runner.position(name, conn) for name in REPORT_READS}
+    checkpoints = parts.runner.positions(conn)
     seen = seen_at(at.known, checkpoints, *REPORT_READS)
     areas = parts.answers.answer(
         ("half-year", region, at.as_of, seen), lambda: half_year_report(conn, region, at.as_of, at.known)
