@@ -17,8 +17,8 @@ holds, per partition, the next Kafka offset to read and the last event position 
 poll's messages (of every partition it returned) are applied in **one database transaction** together with
 those rows, the events in position order:
 
-1. the transaction starts by locking the rows, in partition order (``UPDATE … RETURNING``: row locks on
-   PostgreSQL, the write lock on SQLite), so two workers that both believe they own a partition (a
+1. the transaction starts by locking the rows, in partition order (``SELECT … ORDER BY partition FOR
+   UPDATE`` on PostgreSQL, the write lock on SQLite), so two workers that both believe they own a partition (a
    rebalance, a worker that missed its session timeout) apply it one after the other, never both;
 2. a message below the stored offset was applied already (a redelivery, a backwards seek): skipped;
 3. a message whose position is at or below the partition's last applied position is a repeat the
@@ -37,7 +37,8 @@ partitions without losing or doubling an event.
 below a projection's checkpoint has been applied, so ``min_position`` and ``GET /health`` work as with
 ``dangjian project``. Workers apply partitions independently, so the checkpoint is a *low watermark*:
 the largest position ``W`` such that every event at or below ``W`` is applied. Any worker computes it
-(after it applied something, and every ``checkpoint_interval`` seconds) without asking Kafka:
+without asking Kafka, in the transaction that applied a poll's messages (so one commit makes them
+visible), and every ``checkpoint_interval`` seconds when it applied nothing:
 
 - an event's partition is known from its aggregate id (Kafka's default partitioner, murmur2 of the
   key, which the relay's producer uses), and along a partition positions increase (the relay publishes
@@ -112,6 +113,25 @@ def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> No
     conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
 
 
+def _lock_rows(
+    conn: Connection, table: Table, where: Sequence[Any], key: Any, keys: Sequence[Any], *values: Any
+) -> dict[Any, Any]:
+    """Lock the rows of ``table`` matching ``where`` whose ``key`` is in ``keys`` **in key order**, and
+    return key → row of ``values``; one statement for all of them (issue #6, P6).
+
+    PostgreSQL locks the rows as ``SELECT … ORDER BY key FOR UPDATE`` returns them, so two workers
+    locking overlapping sets never wait for each other in a cycle. SQLite has one write lock: the
+    no-op ``UPDATE`` takes it before anything is read, so the transaction never has to upgrade a
+    stale read snapshot."""
+    matching = (*where, key.in_(list(keys)))
+    query = select(key, *values).where(*matching).order_by(key)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    else:
+        conn.execute(update(table).where(*matching).values({key.name: key}))
+    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, worker: ProjectionWorker) -> None:
         self.worker = worker
@@ -158,6 +178,7 @@ class ProjectionWorker:
         """Messages skipped as already applied."""
         self._last_checkpoint = 0.0
         self._partitions: int | None = None
+        self._partition_of: dict[str, int] = {}
         self._polled = 0
 
     # --- consuming ------------------------------------------------------------------------------
@@ -203,8 +224,8 @@ class ProjectionWorker:
         for tp, records in polled.items():
             next_offset = records[-1].offset + 1
             self.consumer.commit_async({tp: OffsetAndMetadata(next_offset, "", -1)}, callback=self._committed)
-        if applied or time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
-            self.advance_checkpoints()
+        if not applied and time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
+            self.advance_checkpoints()  # other workers' progress may have moved the watermark
         return applied
 
     def _committed(self, offsets: Any, response: Any) -> None:
@@ -225,7 +246,7 @@ class ProjectionWorker:
         applied = skipped = 0
         with self.engine.begin() as conn:
             # the partitions' rows first, locked in one order (two workers never deadlock), then the rest
-            stored = {partition: self._lock_partition(conn, partition) for partition in sorted(polled)}
+            stored = self._lock_partitions(conn, sorted(polled))
             checkpoints = {name: int(pos) for name, pos in conn.execute(select(P.c.name, P.c.position))}
             envelopes: list[dict[str, Any]] = []
             advanced: dict[int, tuple[int, int]] = {}
@@ -257,31 +278,30 @@ class ProjectionWorker:
                     .where(W.c.group == self.group, W.c.topic == self.topic, W.c.partition == partition)
                     .values(offset=offset, position=last)
                 )
+            if applied:  # the watermark moves in the same transaction (issue #6, P6: one commit per poll)
+                self._advance(conn)
         self.applied += applied
         self.skipped += skipped
         return applied
 
-    def _lock_partition(self, conn: Connection, partition: int) -> tuple[int, int]:
-        """Lock this partition's row (creating it) and return its (offset, position)."""
-        where = (W.c.group == self.group, W.c.topic == self.topic, W.c.partition == partition)
-        # A write first: a row lock on PostgreSQL, and on SQLite the write lock before any read, so
-        # the transaction never has to upgrade a stale read snapshot.
-        lock = update(W).where(*where).values(offset=W.c.offset).returning(W.c.offset, W.c.position)
-        row = conn.execute(lock).first()
-        if row is None:
-            _insert_ignore(
-                conn,
-                W,
-                {
-                    "group": self.group,
-                    "topic": self.topic,
-                    "partition": partition,
-                    "offset": 0,
-                    "position": 0,
-                },
-            )
-            row = conn.execute(lock).one()
-        return int(row[0]), int(row[1])
+    def _lock_partitions(self, conn: Connection, partitions: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Lock these partitions' rows in partition order (creating missing ones) and return partition
+        → (offset, position)."""
+        where = (W.c.group == self.group, W.c.topic == self.topic)
+        rows = _lock_rows(conn, W, where, W.c.partition, partitions, W.c.offset, W.c.position)
+        missing = [p for p in partitions if p not in rows]
+        for partition in missing:
+            values = {
+                "group": self.group,
+                "topic": self.topic,
+                "partition": partition,
+                "offset": 0,
+                "position": 0,
+            }
+            _insert_ignore(conn, W, values)
+        if missing:
+            rows = _lock_rows(conn, W, where, W.c.partition, partitions, W.c.offset, W.c.position)
+        return {int(p): (int(rows[p][0]), int(rows[p][1])) for p in partitions}
 
     def event_for(self, envelope: dict[str, Any]) -> Any:
         """The domain event a v1 envelope stands for, read from the store."""
@@ -351,61 +371,91 @@ class ProjectionWorker:
     def partition_of(self, aggregate_id: UUID | str) -> int:
         """The partition the relay's producer puts an aggregate on (Kafka's default partitioner:
         murmur2 of the key, as in every Kafka client)."""
-        if self._partitions is None:
-            partitions = self.consumer.partitions_for_topic(self.topic)
-            if not partitions:
-                raise RuntimeError(f"topic {self.topic} has no partitions (yet)")
-            self._partitions = len(partitions)
-        return int(murmur2(str(aggregate_id).encode()) & 0x7FFFFFFF) % self._partitions
+        key = str(aggregate_id)
+        partition = self._partition_of.get(key)
+        if partition is None:
+            if self._partitions is None:
+                partitions = self.consumer.partitions_for_topic(self.topic)
+                if not partitions:
+                    raise RuntimeError(f"topic {self.topic} has no partitions (yet)")
+                self._partitions = len(partitions)
+            if len(self._partition_of) >= 100_000:  # kafka-python's murmur2 is pure Python: remembered
+                self._partition_of.clear()
+            partition = self._partition_of[key] = int(murmur2(key.encode()) & 0x7FFFFFFF) % self._partitions
+        return partition
 
     def advance_checkpoints(self, limit: int = 5000) -> int:
         """Move every projection's checkpoint to the watermark (see the module docstring), applying
-        the unpublished events on the way; return the watermark. Scans at most ``limit`` events."""
-        self._last_checkpoint = time.monotonic()
+        the unpublished events on the way, in a transaction of its own; return the watermark. Scans at
+        most ``limit`` events. (After messages were applied, ``apply_partitions`` does this in its own
+        transaction.)"""
         with self.engine.begin() as conn:
-            current: dict[str, int] = {}
-            for name in sorted(self.projections):  # always in one order: no deadlock between workers
-                lock = update(P).where(P.c.name == name).values(position=P.c.position).returning(P.c.position)
-                position = conn.execute(lock).scalar()
-                if position is None:
-                    _insert_ignore(conn, P, {"name": name, "position": 0})
-                    position = conn.execute(lock).scalar_one()
-                current[name] = int(position)
-            applied_upto = {
-                int(partition): int(position)
-                for partition, position in conn.execute(
-                    select(W.c.partition, W.c.position).where(
-                        W.c.group == self.group, W.c.topic == self.topic
-                    )
-                )
-            }
-            start = mark = min(current.values(), default=0)
-            unpublished: list[Any] = []
-            done = False
-            while not done and mark - start < limit:
-                notifications = self.ledger.recorder.select_notifications(
-                    start=mark, limit=500, inclusive_of_start=False
-                )
-                for notification in notifications:
-                    if notification.topic in INTERNAL_TOPICS:
-                        unpublished.append(notification)
-                    elif notification.id > applied_upto.get(self.partition_of(notification.originator_id), 0):
-                        done = True  # the first published event not applied yet
-                        break
-                    mark = notification.id
-                if len(notifications) < 500:
-                    done = True
-            for name, position in current.items():
-                if mark <= position:
-                    continue
-                projection = self.projections[name]
-                for notification in unpublished:
-                    if position < notification.id <= mark:
-                        projection.handle(
-                            conn, self.ledger.mapper.to_domain_event(notification), notification.id
-                        )
-                conn.execute(update(P).where(P.c.name == name).values(position=mark))
+            return self._advance(conn, limit)
+
+    def _advance(self, conn: Connection, limit: int = 5000) -> int:
+        """``advance_checkpoints`` inside the caller's transaction. The checkpoint rows are locked in
+        name order, after any partition rows the transaction holds: every worker takes the two kinds
+        of lock in that order, so none waits for another in a cycle."""
+        self._last_checkpoint = time.monotonic()
+        names = sorted(self.projections)
+        rows = _lock_rows(conn, P, (), P.c.name, names, P.c.position)
+        missing = [name for name in names if name not in rows]
+        for name in missing:
+            _insert_ignore(conn, P, {"name": name, "position": 0})
+        if missing:
+            rows = _lock_rows(conn, P, (), P.c.name, names, P.c.position)
+        current = {name: int(rows[name][0]) for name in names}
+        applied_upto = {
+            int(partition): int(position)
+            for partition, position in conn.execute(
+                select(W.c.partition, W.c.position).where(W.c.group == self.group, W.c.topic == self.topic)
+            )
+        }
+        start = mark = min(current.values(), default=0)
+        internal = False
+        done = False
+        while not done and mark - start < limit:
+            scanned = self._scan(conn, mark, 500)
+            for position, aggregate_id, topic in scanned:
+                if topic in INTERNAL_TOPICS:
+                    internal = True
+                elif position > applied_upto.get(self.partition_of(aggregate_id), 0):
+                    done = True  # the first published event not applied yet
+                    break
+                mark = position
+            if len(scanned) < 500:
+                done = True
+        unpublished: Sequence[Any] = ()
+        if internal and mark > start:
+            unpublished = self.ledger.recorder.select_notifications(
+                start=start, stop=mark, topics=INTERNAL_TOPICS, limit=mark - start, inclusive_of_start=False
+            )
+        behind = [name for name, position in current.items() if position < mark]
+        for name in behind:
+            for notification in unpublished:
+                if current[name] < notification.id <= mark:
+                    event = self.ledger.mapper.to_domain_event(notification)
+                    self.projections[name].handle(conn, event, notification.id)
+        if behind:
+            conn.execute(update(P).where(P.c.name.in_(behind)).values(position=mark))
         return mark
+
+    def _scan(self, conn: Connection, after: int, limit: int) -> list[tuple[int, UUID, str]]:
+        """(position, aggregate id, topic) of the next ``limit`` stored events after ``after``: the
+        watermark needs no event's state (issue #6, P6)."""
+        table = self.ledger.recorder.events_table_name  # type: ignore[attr-defined]
+        column = "notification_id" if conn.dialect.name == "postgresql" else "rowid"  # SQLite: the row id
+        rows = conn.execute(
+            text(
+                f"SELECT {column}, originator_id, topic FROM {table} WHERE {column} > :after "
+                f"ORDER BY {column} LIMIT :limit"
+            ),
+            {"after": after, "limit": limit},
+        )
+        return [  # SQLite keeps ids as hex text
+            (int(position), aggregate_id if isinstance(aggregate_id, UUID) else UUID(aggregate_id), topic)
+            for position, aggregate_id, topic in rows
+        ]
 
     # --- running --------------------------------------------------------------------------------
 
