@@ -7,12 +7,14 @@ The read tables live in the same database, written through SQLAlchemy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from api import tokens
@@ -208,6 +210,34 @@ def build(settings: Settings | None = None, *, group_commit: bool = True, setup:
     if restricted or not setup:
         env["CREATE_TABLE"] = "n"  # the set-up job made the event table; this role may not (issue #7)
     engine = read_engine(settings)
+    with _one_setup_at_a_time(engine, settings, setup):
+        return _build(settings, env, engine, setup=setup, restricted=restricted)
+
+
+@contextmanager
+def _one_setup_at_a_time(engine: Engine, settings: Settings, setup: bool) -> Iterator[None]:
+    """On PostgreSQL, processes that set the same schema up at the same moment (compose starts the relay
+    and the workers together) take turns: a session advisory lock named after the schema is held for
+    the whole set-up. Concurrent ``CREATE TABLE IF NOT EXISTS`` or ``CREATE OR REPLACE`` of one object
+    fail there ("already exists", "tuple concurrently updated"); one after the other they find the
+    objects made and change nothing."""
+    if not setup or is_sqlite(settings):
+        yield
+        return
+    name = f"dangjian setup {settings.database_schema or 'public'}"
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
+            conn.commit()
+
+
+def _build(
+    settings: Settings, env: dict[str, str], engine: Engine, *, setup: bool, restricted: bool
+) -> Container:
     vault = KeyVault(engine)  # members' keys (issue #7), in the event store's database
     if setup:
         vault.setup()

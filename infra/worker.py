@@ -221,9 +221,11 @@ class ProjectionWorker:
         self._polled = sum(len(records) for records in batches.values())
         polled = {tp: records for tp, records in batches.items() if records}
         applied = self.apply_partitions({tp.partition: records for tp, records in polled.items()})
-        for tp, records in polled.items():
-            next_offset = records[-1].offset + 1
-            self.consumer.commit_async({tp: OffsetAndMetadata(next_offset, "", -1)}, callback=self._committed)
+        if polled:  # one request for every partition of the poll
+            offsets = {
+                tp: OffsetAndMetadata(records[-1].offset + 1, "", -1) for tp, records in polled.items()
+            }
+            self.consumer.commit_async(offsets, callback=self._committed)
         if not applied and time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
             self.advance_checkpoints()  # other workers' progress may have moved the watermark
         return applied
