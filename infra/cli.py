@@ -117,8 +117,14 @@ def serve(
     address = {"host": host or settings.host, "port": port or settings.port}
     address |= {"access_log": settings.access_log}  # off: less CPU per request (issue #6, P1)
     if workers > 1:  # each process builds its own container from the same settings (``worker_app``)
+        from infra.serving import run_workers
+
         container.close()
-        uvicorn.run("infra.cli:worker_app", factory=True, workers=workers, **address)  # type: ignore[arg-type]
+        status = run_workers(  # one listening socket each (infra/serving.py)
+            workers, host=host or settings.host, port=port or settings.port, access_log=settings.access_log
+        )
+        if status:
+            raise typer.Exit(status)
         return
     try:
         api = create_app(container.parts(inline=settings.projections == "inline"))

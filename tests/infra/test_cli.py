@@ -250,9 +250,37 @@ def test_serve_with_two_workers_answers_from_both_processes(pg_schema: str) -> N
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
             read = http.get("/coverage", params={"min_position": max(positions), "region": "330400"})
         assert read.status_code == 200 and read.json()["total"]["operating"] == 6
+
+        # 16 keep-alive clients connecting at once are spread over both processes (infra/serving.py):
+        # each process spends a share of the CPU the requests cost.
+        children = _children(process.pid)
+        assert len(children) == 2, children
+        before = {pid: _cpu_ticks(pid) for pid in children}
+
+        from bench import http_load
+
+        outcome, _ = http_load.run(  # 16 connections opened in one burst, as the bench's P1 and P5 do
+            base, 16, 30.0, 400, headers, lambda index, i: ("GET", "/coverage?region=330400", None), 200
+        )
+        assert outcome.errors == 0 and len(outcome.latencies) >= 384
+        spent = {pid: _cpu_ticks(pid) - before[pid] for pid in children}
+        assert all(ticks >= 0.2 * sum(spent.values()) for ticks in spent.values()), spent
     finally:
         process.terminate()
         process.wait(timeout=20)
+    assert process.returncode == 0  # both processes stopped cleanly on SIGTERM
+
+
+def _children(pid: int) -> list[int]:
+    """The API processes started by ``pid`` (not multiprocessing's resource tracker)."""
+    pids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [c for c in pids if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU time of a process, in clock ticks (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -264,9 +292,15 @@ def test_serve_passes_the_access_log_setting_to_uvicorn(
     import uvicorn
 
     import infra.cli
+    import infra.serving
 
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setattr(
+        infra.serving,
+        "run_workers",
+        lambda workers, **options: calls.append(options | {"workers": workers}) or 0,
+    )
     monkeypatch.setattr(infra.cli, "is_sqlite", lambda settings: False)  # let --workers 2 through
     monkeypatch.setenv("DANGJIAN_DEMO_WHEN_EMPTY", "false")
     port = str(free_port())
