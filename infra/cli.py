@@ -110,19 +110,18 @@ def serve(
     if workers > 1 and is_sqlite(settings):
         console.print("[red]--workers above 1 needs PostgreSQL[/red]: SQLite has one writer")
         raise typer.Exit(2)
+    bind_host, bind_port = host or settings.host, port or settings.port
     console.print(
-        f"dangjian on http://{host or settings.host}:{port or settings.port} ({settings.database_url}, "
+        f"dangjian on http://{bind_host}:{bind_port} ({settings.database_url}, "
         f"{workers} worker{'s' if workers > 1 else ''})"
     )
-    address = {"host": host or settings.host, "port": port or settings.port}
-    address |= {"access_log": settings.access_log}  # off: less CPU per request (issue #6, P1)
+    address = {"host": bind_host, "port": bind_port, "access_log": settings.access_log}  # off: less CPU (P1)
     if workers > 1:  # each process builds its own container from the same settings (``worker_app``)
         from infra.serving import run_workers
 
         container.close()
-        status = run_workers(  # one listening socket each (infra/serving.py)
-            workers, host=host or settings.host, port=port or settings.port, access_log=settings.access_log
-        )
+        # one listening socket each (infra/serving.py)
+        status = run_workers(workers, host=bind_host, port=bind_port, access_log=settings.access_log)
         if status:
             raise typer.Exit(status)
         return

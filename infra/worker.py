@@ -114,22 +114,29 @@ def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> No
 
 
 def _lock_rows(
-    conn: Connection, table: Table, where: Sequence[Any], key: Any, keys: Sequence[Any], *values: Any
-) -> dict[Any, Any]:
-    """Lock the rows of ``table`` matching ``where`` whose ``key`` is in ``keys`` **in key order**, and
-    return key → row of ``values``; one statement for all of them (issue #6, P6).
+    conn: Connection, table: Table, fixed: dict[str, Any], key: Any, keys: Sequence[Any], **fresh: Any
+) -> dict[Any, tuple[Any, ...]]:
+    """Lock the rows of ``table`` whose columns equal ``fixed`` and whose ``key`` is in ``keys``, **in key
+    order**, creating missing ones with the values ``fresh``; return key → the ``fresh`` columns' values.
+    One statement locks them all (issue #6, P6).
 
     PostgreSQL locks the rows as ``SELECT … ORDER BY key FOR UPDATE`` returns them, so two workers
     locking overlapping sets never wait for each other in a cycle. SQLite has one write lock: the
     no-op ``UPDATE`` takes it before anything is read, so the transaction never has to upgrade a
     stale read snapshot."""
-    matching = (*where, key.in_(list(keys)))
-    query = select(key, *values).where(*matching).order_by(key)
+    matching = [*(table.c[name] == value for name, value in fixed.items()), key.in_(list(keys))]
+    query = select(key, *(table.c[name] for name in fresh)).where(*matching).order_by(key)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
     else:
         conn.execute(update(table).where(*matching).values({key.name: key}))
-    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+    rows = {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+    missing = [k for k in keys if k not in rows]
+    for k in missing:  # another worker may create the same row meanwhile
+        _insert_ignore(conn, table, {**fixed, key.name: k, **fresh})
+    if missing:
+        rows = {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+    return rows
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -289,20 +296,8 @@ class ProjectionWorker:
     def _lock_partitions(self, conn: Connection, partitions: Sequence[int]) -> dict[int, tuple[int, int]]:
         """Lock these partitions' rows in partition order (creating missing ones) and return partition
         → (offset, position)."""
-        where = (W.c.group == self.group, W.c.topic == self.topic)
-        rows = _lock_rows(conn, W, where, W.c.partition, partitions, W.c.offset, W.c.position)
-        missing = [p for p in partitions if p not in rows]
-        for partition in missing:
-            values = {
-                "group": self.group,
-                "topic": self.topic,
-                "partition": partition,
-                "offset": 0,
-                "position": 0,
-            }
-            _insert_ignore(conn, W, values)
-        if missing:
-            rows = _lock_rows(conn, W, where, W.c.partition, partitions, W.c.offset, W.c.position)
+        fixed = {"group": self.group, "topic": self.topic}
+        rows = _lock_rows(conn, W, fixed, W.c.partition, partitions, offset=0, position=0)
         return {int(p): (int(rows[p][0]), int(rows[p][1])) for p in partitions}
 
     def event_for(self, envelope: dict[str, Any]) -> Any:
@@ -400,12 +395,7 @@ class ProjectionWorker:
         of lock in that order, so none waits for another in a cycle."""
         self._last_checkpoint = time.monotonic()
         names = sorted(self.projections)
-        rows = _lock_rows(conn, P, (), P.c.name, names, P.c.position)
-        missing = [name for name in names if name not in rows]
-        for name in missing:
-            _insert_ignore(conn, P, {"name": name, "position": 0})
-        if missing:
-            rows = _lock_rows(conn, P, (), P.c.name, names, P.c.position)
+        rows = _lock_rows(conn, P, {}, P.c.name, names, position=0)
         current = {name: int(rows[name][0]) for name in names}
         applied_upto = {
             int(partition): int(position)
@@ -433,10 +423,10 @@ class ProjectionWorker:
                 start=start, stop=mark, topics=INTERNAL_TOPICS, limit=mark - start, inclusive_of_start=False
             )
         behind = [name for name, position in current.items() if position < mark]
+        events = decode_all(self.ledger.mapper, unpublished) if behind else []  # once for every projection
         for name in behind:
-            for notification in unpublished:
+            for notification, event in zip(unpublished, events, strict=True):
                 if current[name] < notification.id <= mark:
-                    event = self.ledger.mapper.to_domain_event(notification)
                     self.projections[name].handle(conn, event, notification.id)
         if behind:
             conn.execute(update(P).where(P.c.name.in_(behind)).values(position=mark))
