@@ -441,8 +441,8 @@ def _qualified(conn: Connection, table: Table) -> str:
 def _same(a: Rows, b: Rows) -> bool:
     """Whether two states ask for the same rows: per table, the same rows in any order, values
     compared as text."""
-    if a == b:  # the usual case, and cheap: equal in the same order
-        return True
+    if a == b and all(_same_types(x, y) for t in a for x, y in zip(a[t], b[t], strict=True)):
+        return True  # the usual case, and cheap: equal in the same order, with values of the same types
     tables = a.keys() | b.keys()
     if any(len(a.get(t, ())) != len(b.get(t, ())) for t in tables):
         return False  # the same answer as comparing them row by row, cheaper (issue #6, P3)
@@ -454,6 +454,11 @@ def _same(a: Rows, b: Rows) -> bool:
         elif sorted(map(_hashable, rows_a)) != sorted(map(_hashable, rows_b)):
             return False
     return True
+
+
+def _same_types(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether equal rows' values have the same types: 0 == False and 1 == 1.0 in Python, not as text."""
+    return all(type(v) is type(b[k]) for k, v in a.items())
 
 
 def _same_row(a: dict[str, Any], b: dict[str, Any]) -> bool:
