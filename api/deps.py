@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Query, Request
@@ -23,11 +24,14 @@ from domain.application import CommandResult, Ledger
 from domain.envelope import CommandContext
 from projections.answers import AnswerCache
 from projections.audit import AuditView, naive_utc
+from projections.checkpoints import CheckpointWatch
 from projections.coverage import CoverageView
 from projections.runner import ProjectionRunner
 from projections.temporal import ALL_KNOWN
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,6 +54,14 @@ class Parts:
     """How long a live token's lookup is reused (``api.tokens.lookup``); 0: every request."""
     answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     """Statistics answers kept by question and read position (``projections.answers``)."""
+    watch: CheckpointWatch | None = None
+    """The checkpoints kept in memory when projections run elsewhere (``projections.checkpoints``)."""
+
+    def checkpoints(self, snapshot: Snapshot, floor: int = 0) -> dict[str, int]:
+        """Every projection's checkpoint: from the watch when it is fresh and each has reached
+        ``floor`` (``min_position``), else read in ``snapshot``."""
+        kept = self.watch.current(floor) if self.watch is not None else None
+        return kept if kept is not None else self.runner.positions(snapshot.conn)
 
 
 async def get_parts(request: Request) -> Parts:  # async: no I/O, so no thread hop (issue #6, P1)
@@ -114,13 +126,67 @@ async def get_commands(request: Request) -> Commands:
 CommandsDep = Annotated[Commands, Depends(get_commands)]
 
 
-def get_read_connection(parts: PartsDep) -> Iterator[Connection]:
-    """One read-only snapshot per request, so a checkpoint and the rows it covers agree."""
-    with parts.engine.connect() as conn:
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only snapshot, so a checkpoint and the rows it covers agree."""
+    with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn
+
+
+class NeedsDatabase(Exception):
+    """A read tried on the event loop asked for the database (``read_in_snapshot``)."""
+
+
+class Snapshot:
+    """``read_snapshot``, opened when ``conn`` is first asked for, in the thread that asks: a read
+    answered from memory (kept checkpoints and answer) opens none (issue #6, P5). With
+    ``may_open=False`` asking raises ``NeedsDatabase`` instead."""
+
+    def __init__(self, engine: Engine, *, may_open: bool = True) -> None:
+        self._engine = engine
+        self._may_open = may_open
+        self._stack = ExitStack()
+        self._conn: Connection | None = None
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            if not self._may_open:
+                raise NeedsDatabase
+            self._conn = self._stack.enter_context(read_snapshot(self._engine))
+        return self._conn
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn = None
+        self._stack.close()
+
+
+async def read_in_snapshot(parts: Parts, work: Callable[[Snapshot], T]) -> T:
+    """``work(snapshot)``, first on the event loop, where an answer kept in memory (checkpoints and
+    answer) costs no thread hop (issue #6, P5); if it asks for the database, again from the start in
+    a worker thread. ``work`` must do nothing it would regret repeating before it reads."""
+    try:
+        with Snapshot(parts.engine, may_open=False) as snapshot:
+            return work(snapshot)
+    except NeedsDatabase:
+        return await run_in_threadpool(_in_snapshot, parts.engine, work)
+
+
+def _in_snapshot(engine: Engine, work: Callable[[Snapshot], T]) -> T:
+    with Snapshot(engine) as snapshot:
+        return work(snapshot)
+
+
+def get_read_connection(parts: PartsDep) -> Iterator[Connection]:
+    """One read-only snapshot per request."""
+    with read_snapshot(parts.engine) as conn:
+        yield conn
 
 
 ReadConnection = Annotated[Connection, Depends(get_read_connection)]
@@ -147,6 +213,8 @@ class ReadTime:
     as_of: date
     known: int
     as_known_at: datetime | None
+    floor: int = 0
+    """The ``min_position`` the read waited for (0: none)."""
 
 
 async def wait_for_min_position(
@@ -154,11 +222,14 @@ async def wait_for_min_position(
     min_position: Annotated[
         int | None, Query(ge=0, description="Wait until the read side has applied this event position")
     ] = None,
-) -> None:
+) -> int:
     """Read-your-writes: with ``min_position`` a read waits a bounded time for the projections,
-    then answers 503 with Retry-After. Without it nothing is read, so no thread hop (issue #6, P1)."""
-    if min_position is not None:
-        await run_in_threadpool(_wait_for_min_position, parts, min_position)
+    then answers 503 with Retry-After. Without it nothing is read, so no thread hop (issue #6, P1).
+    Answers the position waited for (0: none)."""
+    if min_position is None:
+        return 0
+    await run_in_threadpool(_wait_for_min_position, parts, min_position)
+    return min_position
 
 
 def _wait_for_min_position(parts: Parts, min_position: int) -> None:
@@ -174,13 +245,12 @@ def _wait_for_min_position(parts: Parts, min_position: int) -> None:
         )
 
 
-MinPosition = Annotated[None, Depends(wait_for_min_position)]
+MinPosition = Annotated[int, Depends(wait_for_min_position)]
 
 
 async def get_read_time(
     parts: PartsDep,
-    conn: ReadConnection,
-    _fresh: MinPosition,
+    floor: MinPosition,
     as_of: Annotated[
         IsoDate | None, Query(description="Business date: the world as it was that day (default today)")
     ] = None,
@@ -188,14 +258,18 @@ async def get_read_time(
         IsoDateTime | None, Query(description="Moment (UTC if no zone): only what had been recorded by then")
     ] = None,
 ) -> ReadTime:
-    """Where a read looks on both time axes. Only ``as_known_at`` reads (the position then), in a
-    worker thread; else no thread hop (issue #6, P1)."""
+    """Where a read looks on both time axes. Only ``as_known_at`` reads (the position then, which
+    later commits do not change), in a worker thread; else no thread hop and no connection (issue #6,
+    P1/P5)."""
     known = (
-        ALL_KNOWN
-        if as_known_at is None
-        else await run_in_threadpool(parts.audit.position_known_at, conn, as_known_at)
+        ALL_KNOWN if as_known_at is None else await run_in_threadpool(_position_known_at, parts, as_known_at)
     )
-    return ReadTime(as_of or parts.ledger.today(), known, as_known_at and naive_utc(as_known_at))
+    return ReadTime(as_of or parts.ledger.today(), known, as_known_at and naive_utc(as_known_at), floor)
+
+
+def _position_known_at(parts: Parts, moment: datetime) -> int:
+    with parts.engine.connect() as conn:
+        return parts.audit.position_known_at(conn, moment)
 
 
 ReadTimeDep = Annotated[ReadTime, Depends(get_read_time)]

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     """Statistics answers an API process keeps, keyed by the question and the read position (issue #6,
     P5); 0 turns the cache off."""
 
+    checkpoint_watch_seconds: float = 0.05
+    """With ``projections=external``: how often an API process reads every projection's checkpoint into
+    memory, so a statistics read whose answer it keeps needs no database (issue #6, P5;
+    ``projections.checkpoints``). Reads then answer at most this much behind the database's
+    checkpoint; ``min_position`` still reads your writes. 0: every read asks the database."""
+
     demo_when_empty: bool | None = None
     """``dangjian serve`` loads the demo data set when the event store is empty. Default: on the
     embedded SQLite store only, never on PostgreSQL unless set to true."""

@@ -27,6 +27,7 @@ from infra.settings import Settings
 from projections.activities import ActivitiesProjection
 from projections.answers import AnswerCache
 from projections.audit import AuditProjection, AuditView
+from projections.checkpoints import CheckpointWatch
 from projections.coverage import CoverageProjection, CoverageView
 from projections.members import MembersProjection
 from projections.mobile_chain import MobileChainProjection
@@ -174,10 +175,17 @@ class Container:
     runner: ProjectionRunner
     coverage: CoverageView
     audit: AuditView
+    watch: CheckpointWatch | None = None
 
     def parts(self, *, inline: bool = True, read_wait_seconds: float = 5.0) -> Any:
-        """The API's ``api.deps.Parts`` over this container; commands are serialised on SQLite."""
+        """The API's ``api.deps.Parts`` over this container; commands are serialised on SQLite. With
+        projections run elsewhere (``inline=False``), a thread keeps their checkpoints in memory
+        (``checkpoint_watch_seconds``), stopped by ``close``."""
         from api.deps import Parts
+
+        interval = self.settings.checkpoint_watch_seconds
+        if not inline and interval > 0 and self.watch is None:
+            self.watch = CheckpointWatch(self.runner.positions, interval).start()
 
         return Parts(
             ledger=self.ledger,
@@ -190,9 +198,12 @@ class Container:
             serialize_commands=is_sqlite(self.settings),
             token_cache_seconds=self.settings.token_cache_seconds,
             answers=AnswerCache(self.settings.answer_cache_size),
+            watch=None if inline else self.watch,
         )
 
     def close(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         self.ledger.close()
         self.engine.dispose()
 

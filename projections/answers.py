@@ -38,9 +38,9 @@ class AnswerCache:
                 self._answers.move_to_end(key)
                 self.hits += 1
                 return self._answers[key]  # type: ignore[no-any-return]
-            self.misses += 1
         value = compute()
         with self._lock:
+            self.misses += 1
             self._answers[key] = value
             self._answers.move_to_end(key)
             while len(self._answers) > self.capacity:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Connection
 
-from api.deps import Parts, PartsDep, ReadConnection, ReadTime, ReadTimeDep
+from api.deps import Parts, PartsDep, ReadTime, ReadTimeDep, Snapshot, read_in_snapshot
 from api.schemas.coverage import CoverageFiguresPublic, CoveragePublic, MemberCounts
 from domain.values import EntityKind
 from projections.answers import seen_at
@@ -29,7 +28,6 @@ def _figures(f: CoverageFigures) -> CoverageFiguresPublic:
 @router.get("/coverage")
 async def get_coverage(
     parts: PartsDep,
-    conn: ReadConnection,
     at: ReadTimeDep,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit region code")] = None,
     kind: EntityKind | None = None,
@@ -39,27 +37,29 @@ async def get_coverage(
 ) -> CoveragePublic:
     """Organisation and work coverage of operating entities, with member counts (R13.1), as of a date
     and as known at a moment."""
-    # async, with the reading in one worker thread: a sync route would also check its answer in
-    # another thread hop (issue #6, P1/P5)
-    return await run_in_threadpool(_coverage, parts, conn, at, region, kind, industry, station, group_by)
+    # an answer kept in memory is given on the event loop, one read from the database in a worker
+    # thread (issue #6, P5)
+    return await read_in_snapshot(
+        parts, partial(_coverage, parts, at, region, kind, industry, station, group_by)
+    )
 
 
 def _coverage(
     parts: Parts,
-    conn: Connection,
     at: ReadTime,
     region: str | None,
     kind: EntityKind | None,
     industry: str | None,
     station: str | None,
     group_by: Literal["kind", "industry", "station", "region"] | None,
+    snapshot: Snapshot,
 ) -> CoveragePublic:
-    (position,) = seen_at(at.known, {"coverage": parts.runner.position("coverage", conn)}, "coverage")
+    (position,) = seen_at(at.known, parts.checkpoints(snapshot, at.floor), "coverage")
     question = (at.as_of, position, region, kind, industry, station, group_by)
     report = parts.answers.answer(
         ("coverage", *question),
         lambda: parts.coverage.report(
-            conn,
+            snapshot.conn,
             as_of=at.as_of,
             known=position,
             region=region,

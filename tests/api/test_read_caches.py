@@ -4,17 +4,19 @@ what the store no longer says."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from pytest import MonkeyPatch
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, event, update
 
 from api import tokens
 from api.main import create_app
 from infra.store import Container
 from projections.answers import AnswerCache, seen_at
 from tests import factories as f
+from tests.conftest import bearer
 
 
 def _entity() -> dict[str, object]:
@@ -139,3 +141,45 @@ def test_the_api_looks_a_token_up_on_a_miss_only(container: Container, monkeypat
         assert tokens.revoke(engine, token_id)  # in this process: forgotten at once
         assert client.get("/coverage", headers=headers).status_code == 401
         assert looked_up[-1] == token
+
+
+def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_with_projections_elsewhere_a_kept_answer_reads_no_database(container: Container) -> None:
+    """``projections=external``: the checkpoints are kept in memory (``projections.checkpoints``),
+    so a kept coverage answer opens no connection; a new checkpoint is seen within the interval;
+    ``min_position`` reads the database when the memory is behind it; a stale memory is not used."""
+    parts = container.parts(inline=False)
+    watch = container.watch
+    assert watch is not None and parts.watch is watch and watch.interval == 0.05
+    checkouts: list[int] = []
+    event.listen(container.engine, "checkout", lambda *_: checkouts.append(1))
+    params = {"region": "330400"}
+    with TestClient(create_app(parts), headers=bearer(container.engine, "reader")) as client:
+        first = client.post("/market-entities", json=_entity()).json()["position"]
+        container.runner.catch_up()  # what a projection worker does
+        _until(lambda: (watch.current() or {}).get("coverage") == first)
+        before = client.get("/coverage", params=params).json()
+        assert before["position"] == first and before["total"]["operating"] == 1
+        checkouts.clear()
+        assert client.get("/coverage", params=params).json() == before
+        assert checkouts == []  # checkpoint and answer from memory, token from its cache
+
+        second = client.post("/market-entities", json=_entity()).json()["position"]
+        container.runner.catch_up()
+        fresh = client.get("/coverage", params=params | {"min_position": str(second)}).json()
+        assert fresh["position"] == second and fresh["total"]["operating"] == 2  # read-your-writes
+        _until(lambda: client.get("/coverage", params=params).json()["position"] == second)
+
+        watch.stop()  # no more readings: once stale, reads ask the database again
+        watch.stale_after = 0.05
+        time.sleep(0.06)
+        assert watch.current() is None
+        checkouts.clear()
+        assert client.get("/coverage", params=params).json()["total"]["operating"] == 2
+        assert checkouts  # the checkpoint was read from the database
