@@ -48,8 +48,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any, cast
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.errors import UniqueViolation
 from psycopg.sql import SQL, Identifier
 
 TOPIC = "infra.groupcommit:GroupCommitRecorder"
@@ -64,7 +65,9 @@ class _Pending:
     def __init__(self, events: Sequence[StoredEvent]) -> None:
         self.events = events
         self.ids: list[int] | None = None  # set when its group committed
-        self.error: Exception | None = None  # its group committed but the ids did not add up
+        # its group committed but the ids did not add up, or its key is already stored: retrying
+        # would only collide
+        self.error: Exception | None = None
         self.done = False  # its group is over: committed (ids set) or not (retry alone)
 
 
@@ -90,6 +93,16 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
             "SELECT originator_id, originator_version, topic, state "
             "FROM unnest(%s::{schema}.{stored_event_type}[]) "
             "RETURNING originator_id, originator_version, notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            stored_event_type=Identifier(self.stored_event_type_name),
+        )
+        self.probe_insert_statement = SQL(
+            "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM unnest(%s::{schema}.{stored_event_type}[]) "
+            "ON CONFLICT DO NOTHING RETURNING originator_id, originator_version"
         ).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
@@ -152,17 +165,7 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
                         curs.execute("BEGIN", prepare=False)
                         self._lock_table(curs)
                         self._notify_channel(curs)
-                        inserted.execute(
-                            self.group_insert_statement,
-                            (
-                                [
-                                    self.construct_pg_stored_event(
-                                        e.originator_id, e.originator_version, e.topic, e.state
-                                    )
-                                    for e in events
-                                ],
-                            ),
-                        )
+                        inserted.execute(self.group_insert_statement, (self._rows(events),))
                         curs.execute("COMMIT", prepare=False)
                         pipeline.sync()
                         rows = inserted.fetchall()
@@ -173,6 +176,10 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         except Exception as e:
             failed = failed or e
         if failed is not None:
+            if len(group) > 1 and isinstance(failed, UniqueViolation):
+                clean = self._without_conflicts(group, events)
+                if 0 < len(clean) < len(group):
+                    self._commit_group(clean)  # the others retry alone and meet their conflict
             return
         if len(rows) != len(events):  # cannot happen: one row per inserted event
             for pending in group:
@@ -184,3 +191,53 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         self.groups += 1
         if len(group) > 1:
             self.grouped += len(group)
+
+    def _rows(self, events: list[StoredEvent]) -> list[Any]:
+        """The events as the statements' array of the stored-event type."""
+        return [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in events
+        ]
+
+    def _without_conflicts(self, group: list[_Pending], events: list[StoredEvent]) -> list[_Pending]:
+        """The members of a group that failed on a unique key whose events would all insert, found by
+        inserting the group with ``ON CONFLICT DO NOTHING`` in a transaction that is rolled back (under
+        the table lock). A member with a key the store already holds gets its ``IntegrityError`` at
+        once: stored events are never deleted (the append-only trigger), so alone it would meet the
+        same. A member with a key an earlier member took (the rows go in in queue order) retries
+        alone: that member may be refused. The rest commit as a group again. A duplicate then costs
+        one more round trip, not a transaction for every member (issue #6, P1). Any error: nobody is
+        clean, and every member retries alone as before."""
+        kept: set[tuple[str, int]] = set()
+        failed = False
+        try:
+            with self.datastore.get_connection() as conn:
+                with conn.pipeline() as pipeline, conn.cursor() as curs, conn.cursor() as inserted:
+                    try:
+                        curs.execute("BEGIN", prepare=False)
+                        self._lock_table(curs)
+                        inserted.execute(self.probe_insert_statement, (self._rows(events),))
+                        curs.execute("ROLLBACK", prepare=False)
+                        pipeline.sync()
+                        kept = {
+                            (str(r["originator_id"]), r["originator_version"]) for r in inserted.fetchall()
+                        }
+                    except Exception:  # handled after the pipeline exits, as in _commit_group
+                        failed = True
+                if failed:
+                    conn.rollback()
+        except Exception:
+            failed = True
+        if failed:
+            return []
+        probed = set(kept)
+        clean = []
+        for pending in group:  # in queue order: of two members with the same key, the first inserted
+            keys = {(str(e.originator_id), e.originator_version) for e in pending.events}
+            if keys <= kept:
+                clean.append(pending)
+            elif not keys <= probed:  # a key the store holds: stored events are never deleted
+                taken = min(keys - probed)
+                pending.error = IntegrityError(f"the store already holds version {taken[1]} of {taken[0]}")
+            kept -= keys
+        return clean

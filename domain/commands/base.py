@@ -147,6 +147,11 @@ class LedgerBase(Application[UUID]):
     def events(self, value: EventStore[UUID]) -> None:
         self._events = value
 
+    def batched(self) -> bool:
+        """Whether the command runs in a ``CommandBatch`` of this ledger."""
+        batch = _batch.get()
+        return batch is not None and batch.ledger is self
+
     def batch(self, *, fallback: bool = True) -> CommandBatch:
         """A unit of work for many commands, written in one transaction (``domain.commands.batch``)."""
         from domain.commands.batch import CommandBatch

@@ -217,7 +217,9 @@ def test_a_conflicting_pair_in_one_group_gives_one_success_one_conflict_and_the_
     assert sum(isinstance(r, CommandResult) for r in duplicates) == 1
     assert sum(isinstance(r, EntityAlreadyRegistered) for r in duplicates) == 1
     assert all(isinstance(r, CommandResult) for r in others)
-    assert recorder.retried_alone == len(calls)  # the group failed; each answered alone
+    # the group failed; the members whose events all insert committed again as one group, and only
+    # the two losers retried alone (before: every member did)
+    assert recorder.retried_alone == 2 and recorder.groups == 2  # the entity, then the clean group
     stored = positions(pg)
     winner = next(r for r in changes if isinstance(r, CommandResult))
     assert stored[(target, 2)] == winner.position and (target, 3) not in stored
@@ -242,6 +244,28 @@ def test_a_conflict_at_the_recorder_is_an_integrity_error_for_the_offender_only(
     assert isinstance(answers[0], list) and len(answers[0]) == 1
     assert isinstance(answers[1], IntegrityError)
     assert set(positions(pg)) == {(taken, 1), (fresh, 1)}
+
+
+def test_after_a_unique_violation_only_the_suspects_retry_alone(pg: Container) -> None:
+    """``_without_conflicts``: the members whose rows all insert commit again as one group; a member
+    with a key the store holds is refused at once; a member whose key an earlier member took retries
+    alone and gets its own answer (here a success: the member before it was refused)."""
+    recorder = recorder_of(pg)
+    taken, shared = uuid4(), uuid4()
+    assert recorder.insert_events([StoredEvent(taken, 1, "tests:Event", b"{}")]) == [1]
+    clean = [[StoredEvent(uuid4(), 1, "tests:Event", b"{}")] for _ in range(3)]
+    calls = [
+        [StoredEvent(taken, 1, "tests:Event", b"{}"), StoredEvent(shared, 1, "tests:Event", b"{}")],
+        [StoredEvent(shared, 1, "tests:Event", b"{}")],  # free once the first is refused
+        *clean,
+    ]
+    answers = one_group(recorder, [lambda c=c: recorder.insert_events(c) for c in calls])
+    assert isinstance(answers[0], IntegrityError)
+    assert all(isinstance(a, list) and len(a) == 1 for a in answers[1:])
+    assert recorder.retried_alone == 1  # the one behind the offender
+    assert recorder.groups == 2 and recorder.grouped == 3  # the first insert; the clean three together
+    stored = positions(pg)
+    assert set(stored) == {(taken, 1), (shared, 1), *((c[0].originator_id, 1) for c in clean)}
 
 
 def test_a_repeated_command_id_in_one_group_returns_the_first_result(pg: Container) -> None:
@@ -295,4 +319,6 @@ def test_a_failed_group_leaves_no_transaction_open(pg: Container) -> None:
         )
     results = one_group(recorder, registrations(pg, 3))
     assert all(isinstance(r, CommandResult) for r in results)
-    assert recorder.groups == 2  # the first insert and the last group; the failed ones retried alone
+    # the first insert, each round's clean member committed again as a group of its own, the last group;
+    # the offenders were refused at once (their key is stored), none retried alone
+    assert recorder.groups == 1 + 3 + 1 and recorder.retried_alone == 0
