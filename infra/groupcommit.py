@@ -27,7 +27,9 @@ The semantics are those of one transaction per command:
   ``PostgresApplicationRecorder.insert_events`` in a transaction of its own, so each command gets
   exactly the answer it would have had without grouping: the offender its ``IntegrityError``
   (``RecordConflictError``, which the Ledger reports as ``ConcurrentChange`` or finds the first
-  result of a repeated command id), the others their ids.
+  result of a repeated command id), the others their ids. After a unique violation one probe
+  (``_without_conflicts``) first sorts the members: a stored key is refused at once, a key taken
+  by an earlier member retries alone, the rest commit again as one group.
 - **Ordered positions** are kept: one group is one transaction under the same table lock, so no
   transaction commits a lower notification id after a higher one is visible, and within the group
   the rows are inserted in queue order, each command's events in its own order.
@@ -217,15 +219,16 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
                         curs.execute("BEGIN", prepare=False)
                         self._lock_table(curs)
                         inserted.execute(self.probe_insert_statement, (self._rows(events),))
-                        curs.execute("ROLLBACK", prepare=False)
                         pipeline.sync()
                         kept = {
                             (str(r["originator_id"]), r["originator_version"]) for r in inserted.fetchall()
                         }
                     except Exception:  # handled after the pipeline exits, as in _commit_group
                         failed = True
-                if failed:
-                    conn.rollback()
+                # Never commit the probe. Rolled back outside the pipeline: a ROLLBACK sent inside one
+                # left psycopg's cache of prepared statements naming statements the server had dropped
+                # ("prepared statement _pg3_4 does not exist" on the connection's next use).
+                conn.rollback()
         except Exception:
             failed = True
         if failed:
