@@ -147,14 +147,14 @@ class Snapshot:
 
     def __init__(self, engine: Engine, *, may_open: bool = True) -> None:
         self._engine = engine
-        self._may_open = may_open
+        self.may_open = may_open
         self._stack = ExitStack()
         self._conn: Connection | None = None
 
     @property
     def conn(self) -> Connection:
         if self._conn is None:
-            if not self._may_open:
+            if not self.may_open:
                 raise NeedsDatabase
             self._conn = self._stack.enter_context(read_snapshot(self._engine))
         return self._conn

@@ -18,19 +18,40 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+class _Flight:
+    """One answer being computed; whoever asks the same question meanwhile waits for it."""
+
+    __slots__ = ("done", "ok", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+        self.value: Any = None
+
+
 class AnswerCache:
     """A bounded least-recently-used map from (question, positions) to an answer."""
+
+    wait_seconds = 30.0
+    """How long an asker waits for another thread computing the same answer before computing it too."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
         self.hits = 0
         self.misses = 0
+        """Answers computed (and kept)."""
+        self.shared = 0
+        """Answers given to a thread that waited while another computed them."""
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
+        self._flights: dict[Hashable, _Flight] = {}
         self._lock = threading.Lock()
 
-    def answer(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The kept answer to ``key``, or ``compute()`` kept for next time. Two threads asking the same
-        new question at once both compute it (the answers are equal)."""
+    def answer(self, key: Hashable, compute: Callable[[], T], *, wait: bool = True) -> T:
+        """The kept answer to ``key``, or ``compute()`` kept for next time. Threads asking the same new
+        question at once compute it once: the others wait for it (issue #6, P5: when a dashboard's
+        questions are new, every connection asking one would otherwise compute it again, all at once).
+        ``wait=False`` (a read tried on the event loop, which must not block) never waits: it computes,
+        and its ``compute`` may raise to say it cannot answer there."""
         if self.capacity <= 0:
             return compute()
         with self._lock:
@@ -38,14 +59,38 @@ class AnswerCache:
                 self._answers.move_to_end(key)
                 self.hits += 1
                 return self._answers[key]  # type: ignore[no-any-return]
-        value = compute()
+            flight = self._flights.get(key)
+            leading = wait and flight is None
+            if leading:
+                flight = self._flights[key] = _Flight()
+        if flight is not None and not leading and wait:
+            if flight.done.wait(self.wait_seconds) and flight.ok:
+                with self._lock:
+                    self.shared += 1
+                return flight.value  # type: ignore[no-any-return]
+            return self.answer(key, compute, wait=False)  # the other thread failed: compute it here
+        try:
+            value = compute()
+        except BaseException:
+            if leading:
+                self._land(key, flight)
+            raise
         with self._lock:
             self.misses += 1
             self._answers[key] = value
             self._answers.move_to_end(key)
             while len(self._answers) > self.capacity:
                 self._answers.popitem(last=False)
+        if leading and flight is not None:
+            flight.ok, flight.value = True, value
+            self._land(key, flight)
         return value
+
+    def _land(self, key: Hashable, flight: _Flight | None) -> None:
+        with self._lock:
+            self._flights.pop(key, None)
+        if flight is not None:
+            flight.done.set()
 
     def clear(self) -> None:
         with self._lock:

@@ -68,6 +68,7 @@ def _coverage(
             station=station,
             group_by=group_by,
         ),
+        wait=snapshot.may_open,  # on the event loop, never wait for another thread's computation
     )
     members = None
     if not (kind or industry or station):

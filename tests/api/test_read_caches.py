@@ -3,10 +3,12 @@ what the store no longer says."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from pytest import MonkeyPatch
 from sqlalchemy import Engine, event, update
@@ -72,6 +74,59 @@ def test_answer_cache_is_bounded_and_can_be_off() -> None:
     assert off.answer("q", lambda: compute(9)) == 90 and off.answer("q", lambda: compute(9)) == 90
     assert computed[-2:] == [9, 9]
     assert seen_at(7, {"a": 5, "b": 9}, "a", "b", "c") == (5, 7, 0)
+
+
+def test_a_new_answer_asked_by_many_threads_at_once_is_computed_once() -> None:
+    """Single flight: the others wait for the one computing; ``wait=False`` (the event loop) never
+    waits; a failed computation lets a waiter compute it itself."""
+    cache = AnswerCache(8)
+    started, release = threading.Event(), threading.Event()
+    computed: list[str] = []
+
+    def slow() -> int:
+        computed.append("slow")
+        started.set()
+        assert release.wait(5)
+        return 42
+
+    results: list[int] = []
+    leader = threading.Thread(target=lambda: results.append(cache.answer("q", slow)))
+    leader.start()
+    assert started.wait(5)
+    waiters = [threading.Thread(target=lambda: results.append(cache.answer("q", slow))) for _ in range(5)]
+    for t in waiters:
+        t.start()
+    time.sleep(0.05)  # time enough for the waiters to ask: they wait on the flight, none computes
+    assert computed == ["slow"]
+    with pytest.raises(LookupError):  # on the event loop: no waiting, its own compute says why
+        cache.answer("q", lambda: (_ for _ in ()).throw(LookupError("needs the database")), wait=False)
+    release.set()
+    for t in [leader, *waiters]:
+        t.join(5)
+    assert results == [42] * 6 and computed == ["slow"]
+    assert cache.misses == 1 and cache.shared == 5
+
+    failing = threading.Event()
+
+    def broken() -> int:
+        failing.set()
+        time.sleep(0.1)
+        raise RuntimeError("the database went away")
+
+    errors: list[BaseException] = []
+
+    def lead() -> None:
+        try:
+            cache.answer("r", broken)
+        except RuntimeError as e:
+            errors.append(e)
+
+    first = threading.Thread(target=lead)
+    first.start()
+    assert failing.wait(5)
+    assert cache.answer("r", lambda: 7) == 7  # waited, saw the failure, computed it here
+    first.join(5)
+    assert len(errors) == 1 and "r" not in cache._flights
 
 
 def test_a_cached_token_lookup_expires_and_a_revocation_here_is_immediate(container: Container) -> None:
