@@ -170,7 +170,8 @@ class Snapshot:
 async def read_in_snapshot(parts: Parts, work: Callable[[Snapshot], T]) -> T:
     """``work(snapshot)``, first on the event loop, where an answer kept in memory (checkpoints and
     answer) costs no thread hop (issue #6, P5); if it asks for the database, again from the start in
-    a worker thread. ``work`` must do nothing it would regret repeating before it reads."""
+    a worker thread. ``work`` must do nothing it would regret repeating before it reads, and must let
+    ``NeedsDatabase`` through (no bare ``except Exception`` around its reads)."""
     try:
         with Snapshot(parts.engine, may_open=False) as snapshot:
             return work(snapshot)

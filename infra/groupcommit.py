@@ -53,7 +53,7 @@ from typing import Any, cast
 from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.errors import UniqueViolation
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 TOPIC = "infra.groupcommit:GroupCommitRecorder"
 """The eventsourcing topic of the recorder class (env ``APPLICATION_RECORDER_TOPIC``)."""
@@ -90,21 +90,19 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         """How many calls were committed in a group of more than one."""
         self.retried_alone = 0
         """How many calls retried alone after their group failed."""
-        self.group_insert_statement = SQL(
-            "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%s::{schema}.{stored_event_type}[]) "
+        self.group_insert_statement = self._insert(
             "RETURNING originator_id, originator_version, notification_id"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
-            stored_event_type=Identifier(self.stored_event_type_name),
         )
-        self.probe_insert_statement = SQL(
+        self.probe_insert_statement = self._insert(
+            "ON CONFLICT DO NOTHING RETURNING originator_id, originator_version"
+        )
+
+    def _insert(self, tail: str) -> Composed:
+        """The INSERT of a whole group's events from one array parameter, ending with ``tail``."""
+        return SQL(
             "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
             "SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%s::{schema}.{stored_event_type}[]) "
-            "ON CONFLICT DO NOTHING RETURNING originator_id, originator_version"
+            "FROM unnest(%s::{schema}.{stored_event_type}[]) " + tail
         ).format(
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
