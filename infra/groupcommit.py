@@ -155,27 +155,9 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
     def _commit_group(self, group: list[_Pending]) -> None:
         """One transaction for the whole group; on any error, nobody gets ids (each retries alone)."""
         events = [event for pending in group for event in pending.events]
-        rows: list[Any] = []
-        failed: BaseException | None = None
         try:
-            with self.datastore.get_connection() as conn:
-                assert conn.autocommit
-                with conn.pipeline() as pipeline, conn.cursor() as curs, conn.cursor() as inserted:
-                    try:
-                        curs.execute("BEGIN", prepare=False)
-                        self._lock_table(curs)
-                        self._notify_channel(curs)
-                        inserted.execute(self.group_insert_statement, (self._rows(events),))
-                        curs.execute("COMMIT", prepare=False)
-                        pipeline.sync()
-                        rows = inserted.fetchall()
-                    except Exception as e:  # raised after the pipeline exits, to keep psycopg quiet
-                        failed = e
-                if failed is not None:
-                    conn.rollback()  # the group's transaction, if the server still has it open
-        except Exception as e:
-            failed = failed or e
-        if failed is not None:
+            rows = self._transaction(self.group_insert_statement, events, commit=True)
+        except Exception as failed:
             if len(group) > 1 and isinstance(failed, UniqueViolation):
                 clean = self._without_conflicts(group, events)
                 if 0 < len(clean) < len(group):
@@ -199,6 +181,39 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
             for e in events
         ]
 
+    def _transaction(self, statement: Composed, events: list[StoredEvent], *, commit: bool) -> list[Any]:
+        """One pipelined transaction over a group's events: BEGIN, the table lock, ``statement`` and,
+        with ``commit``, the NOTIFY and COMMIT; without it the transaction is rolled back once the rows
+        are read (a probe). Answers the statement's rows; raises the first error, rolled back."""
+        rows: list[Any] = []
+        failed: BaseException | None = None
+        try:
+            with self.datastore.get_connection() as conn:
+                assert conn.autocommit
+                with conn.pipeline() as pipeline, conn.cursor() as curs, conn.cursor() as inserted:
+                    try:
+                        curs.execute("BEGIN", prepare=False)
+                        self._lock_table(curs)
+                        if commit:
+                            self._notify_channel(curs)
+                        inserted.execute(statement, (self._rows(events),))
+                        if commit:
+                            curs.execute("COMMIT", prepare=False)
+                        pipeline.sync()
+                        rows = inserted.fetchall()
+                    except Exception as e:  # raised after the pipeline exits, to keep psycopg quiet
+                        failed = e
+                if failed is not None or not commit:
+                    # the transaction, if the server still has it open. Outside the pipeline: a
+                    # ROLLBACK sent inside one left psycopg's cache of prepared statements naming
+                    # statements the server had dropped ("prepared statement _pg3_4 does not exist")
+                    conn.rollback()
+        except Exception as e:
+            failed = failed or e
+        if failed is not None:
+            raise failed
+        return rows
+
     def _without_conflicts(self, group: list[_Pending], events: list[StoredEvent]) -> list[_Pending]:
         """The members of a group that failed on a unique key whose events would all insert, found by
         inserting the group with ``ON CONFLICT DO NOTHING`` in a transaction that is rolled back (under
@@ -208,37 +223,19 @@ class GroupCommitRecorder(PostgresApplicationRecorder):
         alone: that member may be refused. The rest commit as a group again. A duplicate then costs
         one more round trip, not a transaction for every member (issue #6, P1). Any error: nobody is
         clean, and every member retries alone as before."""
-        kept: set[tuple[str, int]] = set()
-        failed = False
         try:
-            with self.datastore.get_connection() as conn:
-                with conn.pipeline() as pipeline, conn.cursor() as curs, conn.cursor() as inserted:
-                    try:
-                        curs.execute("BEGIN", prepare=False)
-                        self._lock_table(curs)
-                        inserted.execute(self.probe_insert_statement, (self._rows(events),))
-                        pipeline.sync()
-                        kept = {
-                            (str(r["originator_id"]), r["originator_version"]) for r in inserted.fetchall()
-                        }
-                    except Exception:  # handled after the pipeline exits, as in _commit_group
-                        failed = True
-                # Never commit the probe. Rolled back outside the pipeline: a ROLLBACK sent inside one
-                # left psycopg's cache of prepared statements naming statements the server had dropped
-                # ("prepared statement _pg3_4 does not exist" on the connection's next use).
-                conn.rollback()
+            rows = self._transaction(self.probe_insert_statement, events, commit=False)
         except Exception:
-            failed = True
-        if failed:
             return []
-        probed = set(kept)
+        inserted = {(str(r["originator_id"]), r["originator_version"]) for r in rows}
+        claimed: set[tuple[str, int]] = set()  # keys of earlier members: the rows go in in queue order
         clean = []
-        for pending in group:  # in queue order: of two members with the same key, the first inserted
+        for pending in group:
             keys = {(str(e.originator_id), e.originator_version) for e in pending.events}
-            if keys <= kept:
-                clean.append(pending)
-            elif not keys <= probed:  # a key the store holds: stored events are never deleted
-                taken = min(keys - probed)
+            if not keys <= inserted:  # a key the store holds: stored events are never deleted
+                taken = min(keys - inserted)
                 pending.error = IntegrityError(f"the store already holds version {taken[1]} of {taken[0]}")
-            kept -= keys
+            elif not keys & claimed:
+                clean.append(pending)
+            claimed |= keys
         return clean

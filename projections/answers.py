@@ -59,11 +59,11 @@ class AnswerCache:
                 self._answers.move_to_end(key)
                 self.hits += 1
                 return self._answers[key]  # type: ignore[no-any-return]
-            flight = self._flights.get(key)
-            leading = wait and flight is None
-            if leading:
-                flight = self._flights[key] = _Flight()
-        if flight is not None and not leading and wait:
+            flight = self._flights.get(key)  # another thread computing it
+            mine = _Flight() if wait and flight is None else None
+            if mine is not None:
+                self._flights[key] = mine
+        if wait and flight is not None:
             if flight.done.wait(self.wait_seconds) and flight.ok:
                 with self._lock:
                     self.shared += 1
@@ -72,8 +72,8 @@ class AnswerCache:
         try:
             value = compute()
         except BaseException:
-            if leading:
-                self._land(key, flight)
+            if mine is not None:
+                self._land(key, mine)
             raise
         with self._lock:
             self.misses += 1
@@ -81,16 +81,15 @@ class AnswerCache:
             self._answers.move_to_end(key)
             while len(self._answers) > self.capacity:
                 self._answers.popitem(last=False)
-        if leading and flight is not None:
-            flight.ok, flight.value = True, value
-            self._land(key, flight)
+        if mine is not None:
+            mine.ok, mine.value = True, value
+            self._land(key, mine)
         return value
 
-    def _land(self, key: Hashable, flight: _Flight | None) -> None:
+    def _land(self, key: Hashable, flight: _Flight) -> None:
         with self._lock:
             self._flights.pop(key, None)
-        if flight is not None:
-            flight.done.set()
+        flight.done.set()
 
     def clear(self) -> None:
         with self._lock:

@@ -127,8 +127,8 @@ class LedgerBase(Application[UUID]):
     # (issue #6, P2), else eventsourcing's.
     @property
     def repository(self) -> Repository[UUID]:
-        batch = _batch.get()
-        if batch is not None and batch.ledger is self:
+        batch = self._own_batch()
+        if batch is not None:
             return batch.repository  # type: ignore[return-value]
         return self._repository
 
@@ -138,8 +138,8 @@ class LedgerBase(Application[UUID]):
 
     @property
     def events(self) -> EventStore[UUID]:
-        batch = _batch.get()
-        if batch is not None and batch.ledger is self:
+        batch = self._own_batch()
+        if batch is not None:
             return batch.events  # type: ignore[return-value]
         return self._events
 
@@ -147,10 +147,14 @@ class LedgerBase(Application[UUID]):
     def events(self, value: EventStore[UUID]) -> None:
         self._events = value
 
+    def _own_batch(self) -> CommandBatch | None:
+        """The ``CommandBatch`` of this ledger the command runs in, if any."""
+        batch = _batch.get()
+        return batch if batch is not None and batch.ledger is self else None
+
     def batched(self) -> bool:
         """Whether the command runs in a ``CommandBatch`` of this ledger."""
-        batch = _batch.get()
-        return batch is not None and batch.ledger is self
+        return self._own_batch() is not None
 
     def batch(self, *, fallback: bool = True) -> CommandBatch:
         """A unit of work for many commands, written in one transaction (``domain.commands.batch``)."""
@@ -214,8 +218,8 @@ class LedgerBase(Application[UUID]):
             ctx, today = current
             meta = EventMeta(today, ctx.actor, ctx.correlation_id, ctx.causation_id)
             aggregates = (*aggregates, CommandReceipt.record(command_id, subject, meta))
-        batch = _batch.get()
-        if batch is not None and batch.ledger is self:
+        batch = self._own_batch()
+        if batch is not None:
             return batch.commit(subject, aggregates, on_conflict)
         try:
             recordings = self.save(*aggregates)
@@ -235,8 +239,8 @@ class LedgerBase(Application[UUID]):
             receipt: Any = self.repository.get(receipt_id)
         except AggregateNotFoundError:
             return None
-        batch = _batch.get()
-        position = batch.first_position(receipt_id) if batch is not None and batch.ledger is self else None
+        batch = self._own_batch()
+        position = batch.first_position(receipt_id) if batch is not None else None
         if position is None:
             position = self._position_of_first_event(receipt_id)
         return CommandResult(receipt.subject_id, position)
