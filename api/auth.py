@@ -22,8 +22,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPBearer
 
 from api import problems, tokens
 from domain.application import Ledger
@@ -406,16 +407,15 @@ def _check_scope(request: Request, principal: Principal, rule: Rule, ledger: Led
         raise deny(anchor, f"{anchor} {value}")
 
 
-# Declared so that the OpenAPI document (and /docs, and schemathesis) knows how to send a token.
+# How a token is sent, for the OpenAPI document (and /docs, and schemathesis): ``install`` writes them
+# into it. They are not dependencies: FastAPI would solve both on every request only for the document
+# (issue #6, P5: with them, the four nodes of the token check were a third of a kept read's CPU).
 _BEARER = HTTPBearer(auto_error=False, description="An API token from `dangjian token issue` (dj_…)")
 _COOKIE = APIKeyCookie(name=COOKIE, auto_error=False, description="The dashboard's login cookie")
+SECURITY_SCHEMES = {"HTTPBearer": _BEARER, "APIKeyCookie": _COOKIE}
 
 
-async def current_principal(
-    request: Request,
-    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-    _cookie_token: Annotated[str | None, Depends(_COOKIE)],
-) -> Principal | None:
+async def current_principal(request: Request) -> Principal | None:
     """The principal of the request's token (S1); None without a live one. A token found in this
     process's cache is answered on the event loop; only a miss queries the database, in a worker
     thread (issue #6, P1: one thread hop less per request)."""
@@ -494,11 +494,16 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = FastAPI.openapi(app)
+            schema.setdefault("components", {})["securitySchemes"] = {
+                name: jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+                for name, scheme in SECURITY_SCHEMES.items()
+            }
+            either: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
             for path, operations in schema.get("paths", {}).items():
                 for method, operation in operations.items():
                     rule = rule_for(method.upper(), path)
-                    if rule is not None and rule.area == Area.PUBLIC:
-                        operation["security"] = []
+                    public = rule is not None and rule.area == Area.PUBLIC
+                    operation["security"] = [] if public else either
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -250,18 +250,24 @@ MinPosition = Annotated[int, Depends(wait_for_min_position)]
 
 
 async def get_read_time(
-    parts: PartsDep,
-    floor: MinPosition,
+    request: Request,
     as_of: Annotated[
         IsoDate | None, Query(description="Business date: the world as it was that day (default today)")
     ] = None,
     as_known_at: Annotated[
         IsoDateTime | None, Query(description="Moment (UTC if no zone): only what had been recorded by then")
     ] = None,
+    min_position: Annotated[
+        int | None, Query(ge=0, description="Wait until the read side has applied this event position")
+    ] = None,
 ) -> ReadTime:
     """Where a read looks on both time axes. Only ``as_known_at`` reads (the position then, which
     later commits do not change), in a worker thread; else no thread hop and no connection (issue #6,
-    P1/P5)."""
+    P1/P5). The parts and ``min_position`` are read here, not by dependencies of their own: FastAPI
+    solves every dependency node on every request, and those two nodes were a fifth of a kept read's
+    CPU (issue #6, P5)."""
+    parts: Parts = request.app.state.parts
+    floor = await wait_for_min_position(parts, min_position)
     known = (
         ALL_KNOWN if as_known_at is None else await run_in_threadpool(_position_known_at, parts, as_known_at)
     )
