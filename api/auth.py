@@ -410,9 +410,10 @@ def _check_scope(request: Request, principal: Principal, rule: Rule, ledger: Led
 # How a token is sent, for the OpenAPI document (and /docs, and schemathesis): ``install`` writes them
 # into it. They are not dependencies: FastAPI would solve both on every request only for the document
 # (issue #6, P5: with them, the four nodes of the token check were a third of a kept read's CPU).
-_BEARER = HTTPBearer(auto_error=False, description="An API token from `dangjian token issue` (dj_…)")
-_COOKIE = APIKeyCookie(name=COOKIE, auto_error=False, description="The dashboard's login cookie")
-SECURITY_SCHEMES = {"HTTPBearer": _BEARER, "APIKeyCookie": _COOKIE}
+SECURITY_SCHEMES = {
+    "HTTPBearer": HTTPBearer(description="An API token from `dangjian token issue` (dj_…)"),
+    "APIKeyCookie": APIKeyCookie(name=COOKIE, description="The dashboard's login cookie"),
+}
 
 
 async def current_principal(request: Request) -> Principal | None:

@@ -266,7 +266,7 @@ async def get_read_time(
     P1/P5). The parts and ``min_position`` are read here, not by dependencies of their own: FastAPI
     solves every dependency node on every request, and those two nodes were a fifth of a kept read's
     CPU (issue #6, P5)."""
-    parts: Parts = request.app.state.parts
+    parts = await get_parts(request)
     floor = await wait_for_min_position(parts, min_position)
     known = (
         ALL_KNOWN if as_known_at is None else await run_in_threadpool(_position_known_at, parts, as_known_at)
