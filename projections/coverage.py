@@ -290,17 +290,21 @@ class CoverageView:
     def _count_members(
         self, conn: Connection, prefix: str | None, report: CoverageReport, as_of: date, known: int
     ) -> None:
+        """R13.6: the members at home in the region, by category and by affiliation, counted in one
+        query grouped by both (issue #6, P4: one join of the members and organisations, not two)."""
         condition = and_(M.c.present.is_(True), visible(M, as_of, known), visible(O, as_of, known))
         if prefix:
             condition = and_(condition, O.c.region_code.startswith(prefix))
-        joined = M.join(O, O.c.subject_id == M.c.home_org_id)
-        for column, target in (
-            (M.c.category, report.members_by_category),
-            (M.c.affiliation, report.members_by_affiliation),
-        ):
-            query = select(column, func.count()).select_from(joined).where(condition).group_by(column)
-            for value, count in conn.execute(query):
-                target[value] = count
+        query = (
+            select(M.c.category, M.c.affiliation, func.count())
+            .select_from(M.join(O, O.c.subject_id == M.c.home_org_id))
+            .where(condition)
+            .group_by(M.c.category, M.c.affiliation)
+        )
+        by_category, by_affiliation = report.members_by_category, report.members_by_affiliation
+        for category, affiliation, n in conn.execute(query):
+            by_category[category] = by_category.get(category, 0) + n
+            by_affiliation[affiliation] = by_affiliation.get(affiliation, 0) + n
 
     def entity_ids(
         self, conn: Connection, region: str, as_of: date = date.max, known: int = ALL_KNOWN
