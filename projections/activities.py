@@ -45,6 +45,7 @@ period end, as known at the given position. Assumptions, where the sources are s
 from __future__ import annotations
 
 import calendar
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -144,6 +145,14 @@ def _quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     return date(year, 3 * quarter - 2, 1), _month_bounds(year, 3 * quarter)[1]
 
 
+@functools.cache
+def _periods(year: int, quarterly: bool) -> tuple[tuple[int, date, date], ...]:
+    """The months (or quarters) of ``year``: number, first day, last day, worked out once a year."""
+    if quarterly:
+        return tuple((q, *_quarter_bounds(year, q)) for q in range(1, 5))
+    return tuple((m, *_month_bounds(year, m)) for m in range(1, 13))
+
+
 @dataclass
 class PeriodCompliance:
     """Months (1-12) or quarters (1-4) of the year: due, with the activity, missed, still running."""
@@ -158,6 +167,9 @@ class PeriodCompliance:
         return not self.missed
 
 
+_DAY = timedelta(days=1)
+
+
 def period_compliance(
     year: int,
     end: date,
@@ -166,19 +178,24 @@ def period_compliance(
     quarterly: bool = False,
 ) -> PeriodCompliance:
     """Which periods of ``year`` up to ``end`` were due while one of ``runs`` ([from, to) intervals)
-    was running, and which of them saw an activity on one of ``held_days``."""
-    bounds = _quarter_bounds if quarterly else _month_bounds
-    numbers = range(1, 5) if quarterly else range(1, 13)
+    was running, and which of them saw an activity on one of ``held_days``.
+
+    A period is due when a run covers one of its days on or before ``end``; it is missed once the
+    last such day has passed (R10). The periods after ``end`` are never due, so the walk stops there,
+    and each run's last day is worked out once (issue #6, P4: a report asks this for every
+    organisation of the province)."""
     held_numbers = {(d.month - 1) // 3 + 1 if quarterly else d.month for d in held_days if d.year == year}
+    spans = [(run_from, None if run_to is None else run_to - _DAY) for run_from, run_to in runs]
     result = PeriodCompliance()
-    for number in numbers:
-        start, last = bounds(year, number)
+    for number, start, last in _periods(year, quarterly):
+        if start > end:
+            break
         due_last: date | None = None
-        for run_from, run_to in runs:
-            first = max(start, run_from)
-            run_last = last if run_to is None else min(last, run_to - timedelta(days=1))
-            if first <= run_last and first <= end:
-                due_last = run_last if due_last is None else max(due_last, run_last)
+        for run_from, run_last in spans:
+            first = run_from if run_from > start else start
+            until = last if run_last is None or run_last > last else run_last
+            if first <= until and first <= end and (due_last is None or until > due_last):
+                due_last = until
         if due_last is None:
             continue
         result.due.append(number)

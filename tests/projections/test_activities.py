@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from domain.envelope import CommandContext
@@ -245,6 +247,58 @@ def test_period_compliance_counts_only_the_part_of_a_period_the_run_covers() -> 
         quarterly=True,
     )
     assert (quarters.due, quarters.held, quarters.missed, quarters.pending) == ([1, 2, 3], [2], [1], [3])
+
+
+def _period_compliance_by_day(
+    year: int, end: date, runs: list[tuple[date, date | None]], held: list[date], quarterly: bool
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """R10 read day by day: a period is due when a run covers one of its days on or before ``end``;
+    held when an activity fell in it; else missed once the last day such a run covers in it has
+    passed, pending before."""
+
+    def number(day: date) -> int:
+        return (day.month - 1) // 3 + 1 if quarterly else day.month
+
+    days = [date(year, 1, 1) + timedelta(days=i) for i in range(366)]
+    days = [d for d in days if d.year == year]
+    result: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])
+    for period in range(1, 5 if quarterly else 13):
+        lasts = []
+        for start, stop in runs:
+            covered = [d for d in days if number(d) == period and start <= d and (stop is None or d < stop)]
+            if covered and covered[0] <= end:
+                lasts.append(covered[-1])
+        if not lasts:
+            continue
+        result[0].append(period)
+        if any(d.year == year and number(d) == period for d in held):
+            result[1].append(period)
+        elif max(lasts) <= end:
+            result[2].append(period)
+        else:
+            result[3].append(period)
+    return result
+
+
+_DAYS = st.dates(date(2024, 1, 1), date(2026, 12, 31))
+
+
+@given(
+    year=st.integers(2024, 2026),
+    end=_DAYS,
+    runs=st.lists(st.tuples(_DAYS, st.one_of(st.none(), _DAYS)), max_size=3).map(
+        lambda rs: [(a, b) for a, b in rs if b is None or a < b]
+    ),
+    held=st.lists(_DAYS, max_size=6),
+    quarterly=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_R10_period_compliance_equals_reading_the_year_day_by_day(
+    year: int, end: date, runs: list[tuple[date, date | None]], held: list[date], quarterly: bool
+) -> None:
+    result = period_compliance(year, end, runs, held, quarterly)
+    expected = _period_compliance_by_day(year, end, runs, held, quarterly)
+    assert (result.due, result.held, result.missed, result.pending) == expected
 
 
 # --- volunteers (R11.3) ---------------------------------------------------------------------------
