@@ -175,34 +175,50 @@ def half_year_report(conn: Connection, region: str, as_of: date, known: int) -> 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-_ATTRIBUTES: dict[type, tuple[str, ...]] = {}
-
-
 def _attribute_names(cls: type) -> tuple[str, ...]:
     """A figures class's fields, then its public properties (computed figures) in name order."""
-    names = _ATTRIBUTES.get(cls)
-    if names is None:
-        properties = [n for n in dir(cls) if not n.startswith("_") and isinstance(getattr(cls, n), property)]
-        names = _ATTRIBUTES[cls] = (*(f.name for f in fields(cls)), *properties)
-    return names
+    properties = [n for n in dir(cls) if not n.startswith("_") and isinstance(getattr(cls, n), property)]
+    return (*(f.name for f in fields(cls)), *properties)
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready values; a figures object keeps its computed figures (rates, targets met). The
-    names are worked out once per class (issue #6, P4: a report holds thousands of figures objects)."""
+    """JSON-ready values; a figures object keeps its computed figures (rates, targets met).
+
+    Issue #6, P4: a report holds thousands of figures objects, so how to convert a value is worked
+    out once per type (``_converter``), and a scalar inside a figures object, dict or list is kept
+    as it is without a call."""
     cls = type(value)
     if cls in _SCALARS:
         return value
-    names = _ATTRIBUTES.get(cls)
-    if names is not None or (is_dataclass(value) and not isinstance(value, type)):
-        return {name: _plain(getattr(value, name)) for name in names or _attribute_names(cls)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, date | UUID):
-        return str(value)
-    return value
+    convert = _CONVERTERS.get(cls)
+    if convert is None:
+        convert = _CONVERTERS[cls] = _converter(cls)
+    return convert(value)
+
+
+def _converter(cls: type) -> Callable[[Any], Any]:
+    scalars = _SCALARS
+    if is_dataclass(cls):
+        names = _attribute_names(cls)
+
+        def figures(value: Any) -> dict[str, Any]:
+            out = {}
+            for name in names:
+                inner = getattr(value, name)
+                out[name] = inner if type(inner) in scalars else _plain(inner)
+            return out
+
+        return figures
+    if issubclass(cls, dict):
+        return lambda value: {str(k): v if type(v) in scalars else _plain(v) for k, v in value.items()}
+    if issubclass(cls, list | tuple):
+        return lambda value: [v if type(v) in scalars else _plain(v) for v in value]
+    if issubclass(cls, date | UUID):
+        return str
+    return lambda value: value
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
 
 
 def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
