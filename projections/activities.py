@@ -72,7 +72,7 @@ from projections.tables import activities_pairings as PR
 from projections.tables import activities_participants as P
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
-from projections.temporal import ALL_KNOWN, Fold, Segment, TemporalProjection, visible
+from projections.temporal import ALL_KNOWN, Fold, Segment, TemporalProjection, among, visible
 
 ATTENDEE, GUEST = "attendee", "guest"
 
@@ -666,7 +666,7 @@ def _themed_days_held(
             A.c.held_on >= start,
             A.c.held_on <= end,
             visible(A, end, known),
-            A.c.org_id.in_(organizations),
+            among(conn, A.c.org_id, organizations),
         )
         for org, held_on in conn.execute(days):
             held[org].append(held_on)
@@ -748,7 +748,7 @@ def _pairing_days(
         A.c.held_on >= start,
         A.c.held_on <= end,
         visible(A, end, known),
-        A.c.pairing_id.in_([p.subject_id for p in pairings]),
+        among(conn, A.c.pairing_id, [p.subject_id for p in pairings]),
     )
     for pairing_id, held_on in conn.execute(exchanges):
         exchange_days[pairing_id].append(held_on)
@@ -761,7 +761,7 @@ def _pairing_days(
             A.c.held_on >= start,
             A.c.held_on <= end,
             visible(A, end, known),
-            A.c.org_id.in_({p.lead_org_id for p in station_pairings}),
+            among(conn, A.c.org_id, {p.lead_org_id for p in station_pairings}),
         )
         for station, visited, held_on in conn.execute(visits):
             visit_days[(station, visited)].append(held_on)

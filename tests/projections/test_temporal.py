@@ -373,3 +373,26 @@ def test_equal_states_are_decided_as_by_comparing_every_row_as_text(a: Any, b: A
 
     assert _same(a, b) == plain(a, b)
     assert _same(a, a)
+
+
+def test_among_is_one_array_parameter_on_postgresql_whatever_the_number_of_ids(
+    container: Container, ctx: CommandContext
+) -> None:
+    """Issue #6, P4: a report asks for the activities of every organisation of a province. As an IN
+    list the statement's text grew with the ids and was parsed again on every run; as ``= ANY`` of
+    one array it is the same text for 3 ids and for 3,000, and selects the rows IN selects."""
+    import uuid
+
+    from projections.tables import coverage_entities as E
+    from projections.temporal import among
+
+    registered = [f.register_entity(container.ledger, ctx) for _ in range(3)]
+    container.runner.catch_up()
+    ids = [*registered[:2], *(uuid.uuid4() for _ in range(2_998))]
+    with container.engine.connect() as conn:
+        few, many = (select(E.c.subject_id).where(among(conn, E.c.subject_id, x)) for x in (ids[:3], ids))
+        if conn.dialect.name == "postgresql":
+            assert str(few.compile(conn)) == str(many.compile(conn))
+        found = set(conn.scalars(many))
+        assert found == set(conn.scalars(select(E.c.subject_id).where(E.c.subject_id.in_(ids))))
+        assert found == set(registered[:2])
