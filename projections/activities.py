@@ -690,7 +690,7 @@ def _themed_compliance(
         if key not in months:
             months[key] = period_compliance(year, end, org_runs, held.get(org, []))
         result.append(ThemedDayCompliance(org, *latest[org], months[key]))
-    return sorted(result, key=lambda r: (r.region_code, r.name, str(r.org_id)))
+    return sorted(result, key=lambda r: (r.region_code, r.name, r.org_id))  # UUIDs order as their text
 
 
 def _org_region(column: Any, end: date, known: int) -> Select[Any]:

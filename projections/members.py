@@ -303,7 +303,7 @@ class MembersView:
                 OrganizationCount(row.home_org_id, row.name, row.region_code, row.n)
                 for row in conn.execute(by_org)
             ),
-            key=lambda c: (-c.members, c.name or "", str(c.org_id)),
+            key=lambda c: (-c.members, c.name or "", c.org_id),
         )
 
         left = (
@@ -378,7 +378,7 @@ class MembersView:
                 counted[i].append(OrganizationCount(row.home_org_id, row.name, row.region_code, row.n))
         for stats, organizations in zip(result, counted, strict=True):
             stats.by_home_organization = sorted(
-                organizations, key=lambda c: (-c.members, c.name or "", str(c.org_id))
+                organizations, key=lambda c: (-c.members, c.name or "", c.org_id)
             )
         return result
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.generate import generate
 from domain.envelope import CommandContext
@@ -166,3 +169,10 @@ def test_P4_areas_select_the_outermost_prefixes(codes: list[str]) -> None:
     (condition,) = Areas(codes).condition(O.c.region_code)
     sql = str(condition.compile(compile_kwargs={"literal_binds": True}))
     assert sql.count("LIKE") == (1 if codes[0] == "330000" else 2)
+
+
+@given(st.lists(st.uuids(), max_size=50))
+def test_organisations_sorted_by_uuid_come_in_the_order_of_their_text(ids: list[UUID]) -> None:
+    """The report's lists break ties by organisation id as text; they sort by the UUID itself, which
+    orders as its text (issue #6, P4: no string made per organisation for the sort)."""
+    assert sorted(ids) == sorted(ids, key=str)
