@@ -197,6 +197,8 @@ def _plain(value: Any) -> Any:
 
 
 def _converter(cls: type) -> Callable[[Any], Any]:
+    """How ``_plain`` makes a value of type ``cls`` JSON-ready, in the order it always asked: figures
+    objects (dataclasses), dicts, lists and tuples, dates and UUIDs as text, anything else as it is."""
     scalars = _SCALARS
     if is_dataclass(cls):
         names = _attribute_names(cls)
