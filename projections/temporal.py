@@ -89,9 +89,10 @@ def visible(table: Table, as_of: date, known: int) -> ColumnElement[bool]:
 
 
 def among(conn: Connection, column: ColumnElement[Any], ids: Collection[UUID]) -> ColumnElement[bool]:
-    """``column IN ids``. On PostgreSQL one array parameter (``= ANY``): a report passes the ids of
-    every organisation of a province, and as thousands of placeholders the statement was new text on
-    every run, parsed again by psycopg each time (issue #6, P4). An ``IN`` list elsewhere."""
+    """``column IN ids``. On PostgreSQL one array parameter (``= ANY``): a batch passes its subjects,
+    a report the ids of every organisation of a province, and as thousands of placeholders the
+    statement was new text on every run, parsed again by psycopg each time (issue #6, P3, P4). An
+    ``IN`` list elsewhere (SQLite: callers keep within its variable limit)."""
     if conn.dialect.name == "postgresql":
         return column == any_(literal(list(ids), ARRAY(Uuid)))
     return column.in_(list(ids))
@@ -362,22 +363,14 @@ class _Believed:
         has none yet: only its own aggregate's events write rows about it."""
         believed = cls(tables)
         ordered = sorted(subject for subject, new in subjects.items() if not new)
-        postgres = conn.dialect.name == "postgresql"
+        step = max(len(ordered), 1) if conn.dialect.name == "postgresql" else cls.CHUNK  # one array there
         for table in tables:
             by_subject = believed.rows[table]
             for subject in subjects:
                 by_subject[subject] = {}
-            if not ordered:
-                continue
             columns = (table.c.row_id, table.c.subject_id, *(table.c[n] for n in _key_names(table)))
-            if postgres:
-                chunks = [table.c.subject_id == any_(bindparam("subjects", ordered, type_=ARRAY(Uuid)))]
-            else:
-                chunks = [
-                    table.c.subject_id.in_(ordered[i : i + cls.CHUNK])
-                    for i in range(0, len(ordered), cls.CHUNK)
-                ]
-            for chunk in chunks:
+            for i in range(0, len(ordered), step):
+                chunk = among(conn, table.c.subject_id, ordered[i : i + step])
                 for row in conn.execute(select(*columns).where(chunk, table.c.known_to.is_(None))):
                     by_subject[row[1]][tuple(row[2:])] = row[0]
         return believed
