@@ -213,7 +213,14 @@ def test_with_projections_elsewhere_a_kept_answer_reads_no_database(container: C
     watch = container.watch
     assert watch is not None and parts.watch is watch and watch.interval == 0.05
     checkouts: list[int] = []
-    event.listen(container.engine, "checkout", lambda *_: checkouts.append(1))
+
+    def checkout(*_: object) -> None:
+        # The watch's own thread reads the checkpoints every 50 ms through the same engine; only the
+        # requests' checkouts count (CI, 2026-12-01: one watch read fell inside the kept-answer GET).
+        if threading.current_thread().name != "checkpoint-watch":
+            checkouts.append(1)
+
+    event.listen(container.engine, "checkout", checkout)
     params = {"region": "330400"}
     with TestClient(create_app(parts), headers=bearer(container.engine, "reader")) as client:
         first = client.post("/market-entities", json=_entity()).json()["position"]
