@@ -27,6 +27,10 @@ from domain.market_entity import MarketEntity
 from domain.member import Member
 from domain.organization import PartyOrganization
 from domain.values import EntityStatus, Formation, region_prefix
+from projections import coverage_counts as counts
+from projections.tables import (
+    coverage_counts as C,
+)
 from projections.tables import (
     coverage_entities as E,
 )
@@ -86,8 +90,28 @@ class CoverageProjection(TemporalProjection):
     """Feeds the coverage tables from MarketEntity, PartyOrganization and Member state."""
 
     name = "coverage"
-    tables: tuple[Table, ...] = (E, O, W, M)
+    tables: tuple[Table, ...] = (E, O, W, M, C)
     aggregates = (MarketEntity, PartyOrganization, Member)
+
+    def prepare(self, conn: Connection) -> None:
+        """Fill the counts of a store whose coverage rows predate them (``coverage_counts.fill``)."""
+        counts.fill(conn)
+
+    def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
+        """The rows (``TemporalProjection``), then the pre-aggregated counts they change
+        (``projections.coverage_counts``, issue #6, P4), under the handlers' lock."""
+        first: dict[UUID, int] = {}
+        by_kind: dict[str, set[UUID]] = {"MarketEntity": set(), "PartyOrganization": set(), "Member": set()}
+        for event, position in batch:
+            subjects = by_kind.get(type(event).__qualname__.split(".")[0])
+            if subjects is not None:
+                subjects.add(event.originator_id)
+                first[event.originator_id] = min(position, first.get(event.originator_id, position))
+        if not first:
+            return
+        counts.lock(conn)
+        super().handle_batch(conn, batch)
+        counts.apply(conn, first, by_kind["MarketEntity"], by_kind["PartyOrganization"], by_kind["Member"])
 
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if isinstance(aggregate, MarketEntity):
@@ -195,8 +219,26 @@ def _bucket(formation: str | None, reached: bool | None) -> str:
     return "work_only" if reached else "uncovered"
 
 
+def _add(figures: CoverageFigures, bucket: str, n: int) -> None:
+    figures.operating += n
+    setattr(figures, bucket, getattr(figures, bucket) + n)
+
+
+def _add_members(report: CoverageReport, category: str, affiliation: str, n: int) -> None:
+    report.members_by_category[category] = report.members_by_category.get(category, 0) + n
+    report.members_by_affiliation[affiliation] = report.members_by_affiliation.get(affiliation, 0) + n
+
+
 class CoverageView:
-    """Queries over the coverage tables."""
+    """Queries over the coverage tables. A question the pre-aggregated counts can answer (no
+    industry or station, as known at a settled position: ``projections.coverage_counts``) is read
+    from them, with ``counts=True``; else, and with ``counts=False``, from the rows."""
+
+    def __init__(self, counts: bool = True) -> None:
+        self.counts = counts
+
+    def _counted(self, conn: Connection, known: int) -> bool:
+        return self.counts and counts.settled(conn, known)
 
     def report(
         self,
@@ -226,9 +268,11 @@ class CoverageView:
         if station:
             conditions.append(E.c.station == station)
 
+        width = len(prefix) + 2 if prefix and len(prefix) < 6 else 6
+        if not (industry or station) and group_by in (None, "kind", "region") and self._counted(conn, known):
+            return self._report_from_counts(conn, as_of, prefix, kind, group_by, width)
         key: Any
         if group_by == "region":
-            width = len(prefix) + 2 if prefix and len(prefix) < 6 else 6
             key = func.substr(E.c.region_code, 1, width)
         elif group_by in GROUPS:
             key = E.c[group_by]
@@ -247,11 +291,33 @@ class CoverageView:
                 group_key = row.key + "0" * (6 - len(row.key)) if group_by == "region" else row.key
                 targets.append(report.groups.setdefault(group_key, CoverageFigures()))
             for figures in targets:
-                figures.operating += row.n
-                setattr(figures, bucket, getattr(figures, bucket) + row.n)
+                _add(figures, bucket, row.n)
 
         if not (kind or industry or station):
             self._count_members(conn, prefix, report, as_of, known)
+        return report
+
+    def _report_from_counts(
+        self,
+        conn: Connection,
+        as_of: date,
+        prefix: str | None,
+        kind: str | None,
+        group_by: str | None,
+        width: int,
+    ) -> CoverageReport:
+        """``report`` from the pre-aggregated counts, with the same figures as from the rows
+        (tests/projections/test_coverage_counts.py)."""
+        report = CoverageReport(total=CoverageFigures())
+        for region, entity_kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of, prefix, kind):
+            _add(report.total, bucket, n)
+            if group_by == "region":
+                _add(report.groups.setdefault(region[:width].ljust(6, "0"), CoverageFigures()), bucket, n)
+            elif group_by == "kind":
+                _add(report.groups.setdefault(entity_kind, CoverageFigures()), bucket, n)
+        if not kind:
+            for _, category, affiliation, n in counts.sums(conn, counts.MEMBERS, as_of, prefix):
+                _add_members(report, category, affiliation, n)
         return report
 
     def report_by_area(
@@ -260,6 +326,15 @@ class CoverageView:
         """``report(region=code, group_by="kind")`` for every code of ``areas`` at once (issue #6, P4):
         one query for the entities (R13.1) and one for the members (R13.6), grouped by region code."""
         reports = [CoverageReport(total=CoverageFigures()) for _ in areas.codes]
+        if self._counted(conn, known):
+            for code, kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of):
+                for i in areas.of(code):
+                    _add(reports[i].total, bucket, n)
+                    _add(reports[i].groups.setdefault(kind, CoverageFigures()), bucket, n)
+            for code, category, affiliation, n in counts.sums(conn, counts.MEMBERS, as_of):
+                for i in areas.of(code):
+                    _add_members(reports[i], category, affiliation, n)
+            return reports
         reached = _reached(as_of, known)
         query = (
             select(E.c.region_code, E.c.kind, E.c.formation, reached, func.count().label("n"))
@@ -274,8 +349,7 @@ class CoverageView:
             where = _bucket(formation, is_reached)
             for i in areas.of(code):
                 for figures in (reports[i].total, reports[i].groups.setdefault(kind, CoverageFigures())):
-                    figures.operating += n
-                    setattr(figures, where, getattr(figures, where) + n)
+                    _add(figures, where, n)
         members = (
             select(O.c.region_code, M.c.category, M.c.affiliation, func.count())
             .select_from(M.join(O, O.c.subject_id == M.c.home_org_id))
@@ -289,12 +363,7 @@ class CoverageView:
         )
         for code, category, affiliation, n in conn.execute(members):
             for i in areas.of(code):
-                by_category, by_affiliation = (
-                    reports[i].members_by_category,
-                    reports[i].members_by_affiliation,
-                )
-                by_category[category] = by_category.get(category, 0) + n
-                by_affiliation[affiliation] = by_affiliation.get(affiliation, 0) + n
+                _add_members(reports[i], category, affiliation, n)
         return reports
 
     def _count_members(
@@ -311,10 +380,8 @@ class CoverageView:
             .where(condition)
             .group_by(M.c.category, M.c.affiliation)
         )
-        by_category, by_affiliation = report.members_by_category, report.members_by_affiliation
         for category, affiliation, n in conn.execute(query):
-            by_category[category] = by_category.get(category, 0) + n
-            by_affiliation[affiliation] = by_affiliation.get(affiliation, 0) + n
+            _add_members(report, category, affiliation, n)
 
     def entity_ids(
         self, conn: Connection, region: str, as_of: date = date.max, known: int = ALL_KNOWN

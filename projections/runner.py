@@ -58,12 +58,19 @@ class ProjectionRunner:
         """The last error of each projection that stopped; cleared when it next catches up."""
 
     def setup(self) -> None:
-        """Create the read tables that do not exist yet, and each projection's checkpoint row."""
+        """Create the read tables that do not exist yet, and each projection's checkpoint row; a
+        projection with a ``prepare(conn)`` fills what its new tables derive from its others."""
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             known = set(conn.scalars(select(P.c.name)))
             for name in self.projections.keys() - known:
                 conn.execute(insert(P).values(name=name, position=0))
+        for projection in self.projections.values():
+            prepare = getattr(projection, "prepare", None)
+            if prepare is not None:
+                with self.engine.begin() as conn:
+                    _read_position(conn, projection.name, lock=True)  # no catch-up meanwhile
+                    prepare(conn)
 
     def head(self) -> int:
         """The position of the last event in the store (0 when empty)."""

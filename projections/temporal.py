@@ -99,6 +99,13 @@ def among(conn: Connection, column: ColumnElement[Any], ids: Collection[UUID]) -
 
 
 @functools.cache
+def bitemporal(tables: tuple[Table, ...]) -> tuple[Table, ...]:
+    """The tables among a projection's whose rows the aggregates' timelines give (``temporal_table``);
+    the others are derived from those rows by the projection itself (``coverage_counts``)."""
+    return tuple(t for t in tables if "known_to" in t.c)
+
+
+@functools.cache
 def attribute_names(table: Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.columns if c.name not in TEMPORAL_COLUMNS)
 
@@ -241,7 +248,7 @@ class TemporalProjection:
         subjects: dict[UUID, bool] = {}  # subject → whether the batch holds its first event
         for event, _ in mine:
             subjects.setdefault(event.originator_id, event.originator_version == 1)
-        believed = _Believed.load(conn, self.tables, subjects)
+        believed = _Believed.load(conn, bitemporal(self.tables), subjects)
         for event, position in mine:
             if observe is not None:
                 observe(event)
@@ -251,7 +258,7 @@ class TemporalProjection:
 
     def _wanted(self, event: Any) -> dict[Table, set[RowKey]]:
         """The rows the aggregate's timeline asks for, as known once ``event`` is recorded."""
-        wanted: dict[Table, set[RowKey]] = {table: set() for table in self.tables}
+        wanted: dict[Table, set[RowKey]] = {table: set() for table in bitemporal(self.tables)}
         segments = self._timeline(event)
         for i, (valid_from, table_rows) in enumerate(segments):
             valid_to = segments[i + 1][0] if i + 1 < len(segments) else None

@@ -1,0 +1,302 @@
+"""Pre-aggregated coverage counts (issue #6, P4): the coverage figures as of any date, as the ledger
+believes now, read from a few rows per key instead of every entity and member.
+
+``coverage_counts`` holds, per key, the signed change on each day of how many entities (family
+``E``: region code, kind, R13.1 bucket) or members (family ``M``: the home organisation's region
+code, category, affiliation; R13.6) are counted: +1 on the day a counted span starts, -1 on the day
+it ends (``valid_to``, exclusive). Each change is stored three times, on its day (``D``), its month
+(``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a date is the sum
+of the years before it, the months before it in its year and the days up to it in its month: at
+most 5 + 11 + 31 rows per key whatever the length of the history.
+
+The spans are those the scan of the believed coverage rows counts (``CoverageView``):
+
+- an entity is counted on the days its believed row says it is operating, in the bucket of its
+  formation; without an organisation of its own, "work coverage only" on the days a believed
+  guidance row (``coverage_work``, another aggregate's) names it, "uncovered" on the others;
+- a member is counted on the days its believed row is present and its home organisation has a
+  believed row, in that organisation's region (another aggregate's).
+
+So the coverage handler, after writing a batch's rows (``apply``), works out the counted spans of
+every entity and member the batch can have changed, before and after the batch, and writes the
+difference. Before and after are told apart by the rows' positions: a subject's events are applied
+in position order (one Kafka partition per aggregate, or the runner's order), so a row of a subject
+whose first event in the batch is at position ``p`` was believed before the batch when
+``known_from < p`` and it was not closed before ``p``; rows of other subjects are unchanged.
+
+The counts answer "as known now" only. A query may use them when the coverage tables hold no row
+recorded or closed after the position it asks about (``settled``): then the rows visible at that
+position are exactly the believed ones. Projection workers apply Kafka partitions independently, so
+this, not the checkpoint, decides. Two workers applying an entity and the organisation that guides it
+at once would each miss the other's change (write skew), so the handler takes a transaction-level
+advisory lock on PostgreSQL first (SQLite has one writer).
+
+Rows whose sum comes back to zero are deleted, so the table is a function of the believed rows: a
+rebuild gives the same rows as incremental updates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, exists, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from domain.values import EntityStatus, Formation
+from projections.tables import coverage_counts as C
+from projections.tables import coverage_entities as E
+from projections.tables import coverage_members as M
+from projections.tables import coverage_organizations as O
+from projections.tables import coverage_work as W
+from projections.temporal import ALL_KNOWN, among
+
+ENTITIES, MEMBERS = "E", "M"
+ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
+LOCK = 0x64616E676A69616E  # "dangjian": the advisory lock of the coverage handler's transactions
+CHUNK = 500  # ids per IN list on SQLite
+
+Key = tuple[str, str, str]
+"""region code, kind or category, bucket or affiliation"""
+Span = tuple[Key, date, date | None]
+Believed = Callable[[Any], bool]
+"""Whether a row (with ``subject_id``, ``known_from``, ``known_to``) is counted in a state."""
+
+
+def lock(conn: Connection) -> None:
+    """Serialise the coverage handlers' transactions (PostgreSQL): see the module's docstring."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
+
+
+def apply(
+    conn: Connection, first: dict[UUID, int], entities: set[UUID], orgs: set[UUID], members: set[UUID]
+) -> None:
+    """Write the counts' changes of a batch whose rows are written: ``first`` is each subject's first
+    position in the batch; ``entities``, ``orgs`` and ``members`` the batch's subjects by aggregate."""
+    if not first:
+        return
+    low = min(first.values())
+
+    def before(row: Any) -> bool:
+        p = first.get(row.subject_id)
+        if p is None:
+            return row.known_to is None
+        return bool(row.known_from < p and (row.known_to is None or row.known_to >= p))
+
+    def after(row: Any) -> bool:
+        return row.known_to is None
+
+    def touched(table: Table) -> ColumnElement[bool]:
+        """The rows believed now or closed by this batch (or a later one)."""
+        return or_(table.c.known_to.is_(None), table.c.known_to >= low)
+
+    entities = set(entities)
+    members = set(members)
+    if orgs:  # the entities an organisation guides, the members at home in it
+        entities.update(_scalars(conn, select(W.c.entity_id).where(touched(W)), W.c.subject_id, orgs))
+        members.update(_scalars(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, orgs))
+    changes: Counter[tuple[str, Key, date]] = Counter()
+    if entities:
+        e_rows = _rows(conn, E, E.c.subject_id, entities, touched(E))
+        w_rows = _rows(conn, W, W.c.entity_id, entities, touched(W))
+        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, before), -1)
+        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, after), +1)
+    if members:
+        m_rows = _rows(conn, M, M.c.subject_id, members, touched(M))
+        homes = {row.home_org_id for row in m_rows}
+        o_rows = _rows(conn, O, O.c.subject_id, homes, touched(O)) if homes else []
+        _count(changes, MEMBERS, _member_spans(m_rows, o_rows, before), -1)
+        _count(changes, MEMBERS, _member_spans(m_rows, o_rows, after), +1)
+    _write(conn, changes)
+
+
+def fill(conn: Connection) -> bool:
+    """Count every believed row into an empty ``coverage_counts`` (a store that predates it); False
+    when there was nothing to do."""
+    if conn.execute(select(C.c.delta).limit(1)).first() is not None:
+        return False
+    if conn.execute(select(E.c.row_id).limit(1)).first() is None and (
+        conn.execute(select(M.c.row_id).limit(1)).first() is None
+    ):
+        return False
+    lock(conn)
+
+    def after(row: Any) -> bool:
+        return True  # only believed rows are read
+
+    changes: Counter[tuple[str, Key, date]] = Counter()
+
+    def believed(table: Table) -> Any:
+        return select(*_columns(table)).where(table.c.known_to.is_(None))
+
+    e_rows, w_rows = list(conn.execute(believed(E))), list(conn.execute(believed(W)))
+    _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, after), +1)
+    m_rows, o_rows = list(conn.execute(believed(M))), list(conn.execute(believed(O)))
+    _count(changes, MEMBERS, _member_spans(m_rows, o_rows, after), +1)
+    _write(conn, changes)
+    return True
+
+
+def settled(conn: Connection, known: int) -> bool:
+    """Whether the rows visible as known at ``known`` are the believed ones: no coverage row was
+    recorded or closed after it (two probes of ``ix_<table>_known`` per table, in one statement)."""
+    if known >= ALL_KNOWN:
+        return True
+    later = [
+        exists().where(condition)
+        for table in (E, W, M, O)
+        for condition in (
+            table.c.known_to > known,  # closed after it
+            and_(table.c.known_to.is_(None), table.c.known_from > known),  # recorded after it, believed
+        )
+    ]  # one statement: an EXISTS each, as separate index probes (an OR inside one plans slower)
+    return not conn.execute(select(or_(*later))).scalar()
+
+
+def sums(
+    conn: Connection, family: str, as_of: date, prefix: str | None = None, a: str | None = None
+) -> list[tuple[str, str, str, int]]:
+    """(region code, a, b, count) of a family as of a date, believed now; only non-zero counts."""
+    year, month = date(as_of.year, 1, 1), as_of.replace(day=1)
+    conditions: list[ColumnElement[bool]] = [
+        C.c.family == family,
+        or_(
+            and_(C.c.level == "Y", C.c.period < year),
+            and_(C.c.level == "M", C.c.period >= year, C.c.period < month),
+            and_(C.c.level == "D", C.c.period >= month, C.c.period <= as_of),
+        ),
+    ]
+    if prefix:
+        conditions.append(C.c.region_code.startswith(prefix))
+    if a is not None:
+        conditions.append(C.c.a == a)
+    total = func.sum(C.c.delta)
+    query = (
+        select(C.c.region_code, C.c.a, C.c.b, total)
+        .where(*conditions)
+        .group_by(C.c.region_code, C.c.a, C.c.b)
+        .having(total != 0)
+    )
+    return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query)]
+
+
+def _columns(table: Table) -> list[Any]:
+    return list(table.columns)
+
+
+def _scalars(conn: Connection, query: Any, column: Any, ids: Collection[UUID]) -> set[Any]:
+    found: set[Any] = set()
+    for chunk in _chunks(conn, ids):
+        found.update(conn.scalars(query.where(among(conn, column, chunk))))
+    return found
+
+
+def _rows(
+    conn: Connection, table: Table, column: Any, ids: Collection[UUID], condition: Any
+) -> list[Row[Any]]:
+    rows: list[Row[Any]] = []
+    for chunk in _chunks(conn, ids):
+        rows.extend(conn.execute(select(*_columns(table)).where(among(conn, column, chunk), condition)))
+    return rows
+
+
+def _chunks(conn: Connection, ids: Collection[UUID]) -> Iterator[list[UUID]]:
+    ordered = sorted(ids)
+    step = max(len(ordered), 1) if conn.dialect.name == "postgresql" else CHUNK
+    for i in range(0, len(ordered), step):
+        yield ordered[i : i + step]
+
+
+def _entity_spans(e_rows: Iterable[Any], w_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
+    """R13.1: each entity's operating days, in its bucket (see ``CoverageView``'s ``_bucket``)."""
+    reach: defaultdict[UUID, list[tuple[date, date]]] = defaultdict(list)
+    for row in w_rows:
+        if believed(row):
+            reach[row.entity_id].append((row.valid_from, row.valid_to or date.max))
+    for row in e_rows:
+        if row.status != EntityStatus.OPERATING.value or not believed(row):
+            continue
+        if row.formation in ORGANIZED:
+            yield (row.region_code, row.kind, row.formation), row.valid_from, row.valid_to
+            continue
+        end = row.valid_to or date.max
+        for start, stop, reached in _split(row.valid_from, end, reach.get(row.subject_id, ())):
+            bucket = "work_only" if reached else "uncovered"
+            yield (row.region_code, row.kind, bucket), start, None if stop == date.max else stop
+
+
+def _member_spans(m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
+    """R13.6: each present member's days, in its home organisation's region on each day."""
+    homes: defaultdict[UUID, list[Any]] = defaultdict(list)
+    for row in o_rows:
+        if believed(row):
+            homes[row.subject_id].append(row)
+    for row in m_rows:
+        if not row.present or not believed(row):
+            continue
+        for org in homes.get(row.home_org_id, ()):
+            start = max(row.valid_from, org.valid_from)
+            stop = min(row.valid_to or date.max, org.valid_to or date.max)
+            if start < stop:
+                key = (org.region_code, row.category, row.affiliation)
+                yield key, start, None if stop == date.max else stop
+
+
+def _split(start: date, end: date, covers: Iterable[tuple[date, date]]) -> Iterator[tuple[date, date, bool]]:
+    """[start, end) cut into the pieces inside any of ``covers`` (True) and outside them (False)."""
+    cursor = start
+    for cover_start, cover_end in sorted(covers):
+        cover_start, cover_end = max(cover_start, cursor), min(cover_end, end)
+        if cover_end <= cover_start:
+            continue
+        if cover_start > cursor:
+            yield cursor, cover_start, False
+        yield cover_start, cover_end, True
+        cursor = cover_end
+    if cursor < end:
+        yield cursor, end, False
+
+
+def _count(changes: Counter[tuple[str, Key, date]], family: str, spans: Iterable[Span], sign: int) -> None:
+    for key, start, stop in spans:
+        if stop is not None and stop <= start:
+            continue
+        changes[family, key, start] += sign
+        if stop is not None:
+            changes[family, key, stop] -= sign
+
+
+def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
+    """Add the day changes to their day, month and year rows; delete the rows that come to zero."""
+    levels: Counter[tuple[str, str, date, str, str, str]] = Counter()
+    for (family, (region, a, b), day), n in changes.items():
+        if n:
+            for level, period in (("Y", date(day.year, 1, 1)), ("M", day.replace(day=1)), ("D", day)):
+                levels[family, level, period, region, a, b] += n
+    rows = [
+        {"family": f, "level": lv, "period": p, "region_code": r, "a": a, "b": b, "delta": n}
+        for (f, lv, p, r, a, b), n in sorted(levels.items())
+        if n
+    ]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(C)
+    keys = [C.c.family, C.c.level, C.c.period, C.c.region_code, C.c.a, C.c.b]
+    conn.execute(
+        insert.on_conflict_do_update(index_elements=keys, set_={"delta": C.c.delta + insert.excluded.delta}),
+        rows,
+    )
+    names = [column.name for column in keys]
+    conn.execute(
+        delete(C).where(*(column == bindparam(f"k_{column.name}") for column in keys), C.c.delta == 0),
+        [{f"k_{name}": row[name] for name in names} for row in rows],
+    )
+
+
+__all__: Sequence[str] = ("apply", "fill", "lock", "settled", "sums")
