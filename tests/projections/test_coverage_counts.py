@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from domain.envelope import CommandContext
 from infra.store import Container
@@ -118,3 +118,24 @@ def test_split_cuts_a_span_by_the_days_a_guidance_officer_covers(
     day = lambda n: date(2025, 1, n)  # noqa: E731
     got = list(counts._split(day(span[0]), day(span[1]), [(day(a), day(b)) for a, b in covers]))
     assert got == [(day(a), day(b), reached) for a, b, reached in pieces]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_coverage_batch_holds_the_counts_lock_until_it_commits(
+    container: Container, ctx: CommandContext
+) -> None:
+    """Two Kafka workers applying an entity and the organisation that guides it at once would each
+    recount the entity without the other's rows (write skew): the coverage handler holds a
+    transaction-level advisory lock, so the second waits for the first to commit."""
+    f.register_entity(container.ledger, ctx)
+    runner = container.runner
+    notifications = runner.ledger.recorder.select_notifications(start=1, limit=10)
+    batch = list(zip(runner._decode(notifications), (n.id for n in notifications), strict=True))
+    try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+    with container.engine.connect() as first, container.engine.connect() as second:
+        with first.begin():
+            runner.projections["coverage"].handle_batch(first, batch)
+            with second.begin():
+                assert second.scalar(try_lock, {"key": counts.LOCK}) is False
+        with second.begin():
+            assert second.scalar(try_lock, {"key": counts.LOCK}) is True
