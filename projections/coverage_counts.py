@@ -95,11 +95,20 @@ def apply(
         """The rows believed now or closed by this batch (or a later one)."""
         return or_(table.c.known_to.is_(None), table.c.known_to >= low)
 
+    def changed(table: Table) -> ColumnElement[bool]:
+        """The rows this batch (or an earlier one of this worker) recorded or closed."""
+        return or_(table.c.known_from >= low, table.c.known_to >= low)
+
     entities = set(entities)
     members = set(members)
-    if orgs:  # the entities an organisation guides, the members at home in it
-        entities.update(_scalars(conn, select(W.c.entity_id).where(touched(W)), W.c.subject_id, orgs))
-        members.update(_scalars(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, orgs))
+    if orgs:
+        # the entities whose guidance rows an organisation's events changed (not every entity it
+        # guides: a station's unrelated event would recount thousands), and the members at home in
+        # an organisation whose own rows changed
+        entities.update(_scalars(conn, select(W.c.entity_id).where(changed(W)), W.c.subject_id, orgs))
+        moved = _scalars(conn, select(O.c.subject_id).where(changed(O)), O.c.subject_id, orgs)
+        if moved:
+            members.update(_scalars(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, moved))
     changes: Counter[tuple[str, Key, date]] = Counter()
     if entities:
         e_rows = _rows(conn, E, E.c.subject_id, entities, touched(E))
