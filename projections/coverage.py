@@ -99,7 +99,7 @@ class CoverageProjection(TemporalProjection):
 
     def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
         """The rows (``TemporalProjection``), then the pre-aggregated counts they change
-        (``projections.coverage_counts``, issue #6, P4), under the handlers' lock."""
+        (``projections.coverage_counts``, issue #6, P4), under the counts' lock."""
         first: dict[UUID, int] = {}
         by_kind: dict[str, set[UUID]] = {"MarketEntity": set(), "PartyOrganization": set(), "Member": set()}
         for event, position in batch:
@@ -109,7 +109,6 @@ class CoverageProjection(TemporalProjection):
                 first[event.originator_id] = min(position, first.get(event.originator_id, position))
         if not first:
             return
-        counts.lock(conn)
         super().handle_batch(conn, batch)
         counts.apply(conn, first, by_kind["MarketEntity"], by_kind["PartyOrganization"], by_kind["Member"])
 
@@ -269,7 +268,12 @@ class CoverageView:
             conditions.append(E.c.station == station)
 
         width = len(prefix) + 2 if prefix and len(prefix) < 6 else 6
-        if not (industry or station) and group_by in (None, "kind", "region") and self._counted(conn, known):
+        if (
+            not (industry or station)
+            and group_by in (None, "kind", "region")
+            and (prefix is None or len(prefix) in counts.DEPTHS)
+            and self._counted(conn, known)
+        ):
             return self._report_from_counts(conn, as_of, prefix, kind, group_by, width)
         key: Any
         if group_by == "region":
@@ -309,14 +313,17 @@ class CoverageView:
         """``report`` from the pre-aggregated counts, with the same figures as from the rows
         (tests/projections/test_coverage_counts.py)."""
         report = CoverageReport(total=CoverageFigures())
-        for region, entity_kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of, prefix, kind):
+        depth = width if group_by == "region" else len(prefix or "33")  # no region: every province
+        for region, entity_kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of, depth, prefix, kind):
             _add(report.total, bucket, n)
             if group_by == "region":
-                _add(report.groups.setdefault(region[:width].ljust(6, "0"), CoverageFigures()), bucket, n)
+                _add(report.groups.setdefault(region.ljust(6, "0"), CoverageFigures()), bucket, n)
             elif group_by == "kind":
                 _add(report.groups.setdefault(entity_kind, CoverageFigures()), bucket, n)
         if not kind:
-            for _, category, affiliation, n in counts.sums(conn, counts.MEMBERS, as_of, prefix):
+            for _, category, affiliation, n in counts.sums(
+                conn, counts.MEMBERS, as_of, len(prefix or "33"), prefix
+            ):
                 _add_members(report, category, affiliation, n)
         return report
 
@@ -326,14 +333,22 @@ class CoverageView:
         """``report(region=code, group_by="kind")`` for every code of ``areas`` at once (issue #6, P4):
         one query for the entities (R13.1) and one for the members (R13.6), grouped by region code."""
         reports = [CoverageReport(total=CoverageFigures()) for _ in areas.codes]
-        if self._counted(conn, known):
-            for code, kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of):
-                for i in areas.of(code):
-                    _add(reports[i].total, bucket, n)
-                    _add(reports[i].groups.setdefault(kind, CoverageFigures()), bucket, n)
-            for code, category, affiliation, n in counts.sums(conn, counts.MEMBERS, as_of):
-                for i in areas.of(code):
-                    _add_members(reports[i], category, affiliation, n)
+        prefixes = [p or "" for p in areas.prefixes]  # "": no region filter, every province
+        if all(len(p) in (0, *counts.DEPTHS) for p in prefixes) and self._counted(conn, known):
+            at: dict[str, list[int]] = {}  # each area at its own prefix's counts, exactly
+            for i, p in enumerate(prefixes):
+                at.setdefault(p, []).append(i)
+            for depth in sorted({len(p) or 2 for p in prefixes}):
+                codes = None if "" in at and depth == 2 else [p for p in at if len(p) == depth]
+                for code, kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of, depth, codes=codes):
+                    for i in at.get(code, []) + (at.get("", []) if depth == 2 else []):
+                        _add(reports[i].total, bucket, n)
+                        _add(reports[i].groups.setdefault(kind, CoverageFigures()), bucket, n)
+                for code, category, affiliation, n in counts.sums(
+                    conn, counts.MEMBERS, as_of, depth, codes=codes
+                ):
+                    for i in at.get(code, []) + (at.get("", []) if depth == 2 else []):
+                        _add_members(reports[i], category, affiliation, n)
             return reports
         reached = _reached(as_of, known)
         query = (

@@ -7,7 +7,9 @@ code, category, affiliation; R13.6) are counted: +1 on the day a counted span st
 it ends (``valid_to``, exclusive). Each change is stored three times, on its day (``D``), its month
 (``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a date is the sum
 of the years before it, the months before it in its year and the days up to it in its month: at
-most 5 + 11 + 31 rows per key whatever the length of the history.
+most 5 + 11 + 31 rows per key whatever the length of the history. Each change is also rolled up from
+the county's code to its city's and province's prefixes (``depth`` 6, 4, 2: ``region_prefix``), so a
+province's figure reads the province's keys only, not those of its ninety counties.
 
 The spans are those the scan of the believed coverage rows counts (``CoverageView``):
 
@@ -28,8 +30,11 @@ The counts answer "as known now" only. A query may use them when the coverage ta
 recorded or closed after the position it asks about (``settled``): then the rows visible at that
 position are exactly the believed ones. Projection workers apply Kafka partitions independently, so
 this, not the checkpoint, decides. Two workers applying an entity and the organisation that guides it
-at once would each miss the other's change (write skew), so the handler takes a transaction-level
-advisory lock on PostgreSQL first (SQLite has one writer).
+at once would each miss the other's change (write skew), so the recount takes a transaction-level
+advisory lock on PostgreSQL (SQLite has one writer). It is taken after the rows are written, not
+before: the recount's reads (READ COMMITTED) come after it, so they see the rows of every transaction
+that recounted before, and what another worker wrote but has not recounted yet it will recount
+itself, on top of these counts. The lock is then held to the commit, for as short as possible.
 
 Rows whose sum comes back to zero are deleted, so the table is a function of the believed rows: a
 rebuild gives the same rows as incremental updates.
@@ -80,6 +85,7 @@ def apply(
     position in the batch; ``entities``, ``orgs`` and ``members`` the batch's subjects by aggregate."""
     if not first:
         return
+    lock(conn)  # from here on this transaction's reads see every recount committed before it
     low = min(first.values())
 
     def before(row: Any) -> bool:
@@ -167,13 +173,25 @@ def settled(conn: Connection, known: int) -> bool:
     return not conn.execute(select(or_(*later))).scalar()
 
 
+DEPTHS = (2, 4, 6)
+"""The region prefixes' lengths the counts are kept at (province, city, county)."""
+
+
 def sums(
-    conn: Connection, family: str, as_of: date, prefix: str | None = None, a: str | None = None
+    conn: Connection,
+    family: str,
+    as_of: date,
+    depth: int,
+    prefix: str | None = None,
+    a: str | None = None,
+    codes: Sequence[str] | None = None,
 ) -> list[tuple[str, str, str, int]]:
-    """(region code, a, b, count) of a family as of a date, believed now; only non-zero counts."""
+    """(region prefix, a, b, count) of a family as of a date, believed now, for the region prefixes of
+    length ``depth`` (under ``prefix``, or among ``codes``); only non-zero counts."""
     year, month = date(as_of.year, 1, 1), as_of.replace(day=1)
     conditions: list[ColumnElement[bool]] = [
         C.c.family == family,
+        C.c.depth == depth,
         or_(
             and_(C.c.level == "Y", C.c.period < year),
             and_(C.c.level == "M", C.c.period >= year, C.c.period < month),
@@ -182,6 +200,8 @@ def sums(
     ]
     if prefix:
         conditions.append(C.c.region_code.startswith(prefix))
+    if codes is not None:
+        conditions.append(C.c.region_code.in_(list(codes)))
     if a is not None:
         conditions.append(C.c.a == a)
     total = func.sum(C.c.delta)
@@ -282,21 +302,22 @@ def _count(changes: Counter[tuple[str, Key, date]], family: str, spans: Iterable
 
 def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
     """Add the day changes to their day, month and year rows; delete the rows that come to zero."""
-    levels: Counter[tuple[str, str, date, str, str, str]] = Counter()
+    levels: Counter[tuple[str, int, str, date, str, str, str]] = Counter()
     for (family, (region, a, b), day), n in changes.items():
         if n:
             for level, period in (("Y", date(day.year, 1, 1)), ("M", day.replace(day=1)), ("D", day)):
-                levels[family, level, period, region, a, b] += n
+                for depth in DEPTHS:
+                    levels[family, depth, level, period, region[:depth], a, b] += n
     rows = [
-        {"family": f, "level": lv, "period": p, "region_code": r, "a": a, "b": b, "delta": n}
-        for (f, lv, p, r, a, b), n in sorted(levels.items())
+        {"family": f, "depth": d, "level": lv, "period": p, "region_code": r, "a": a, "b": b, "delta": n}
+        for (f, d, lv, p, r, a, b), n in sorted(levels.items())
         if n
     ]
     if not rows:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(C)
-    keys = [C.c.family, C.c.level, C.c.period, C.c.region_code, C.c.a, C.c.b]
+    keys = [C.c.family, C.c.depth, C.c.level, C.c.period, C.c.region_code, C.c.a, C.c.b]
     conn.execute(
         insert.on_conflict_do_update(index_elements=keys, set_={"delta": C.c.delta + insert.excluded.delta}),
         rows,

@@ -83,15 +83,17 @@ coverage_counts = Table(
     "coverage_counts",
     metadata,
     Column("family", String(1), primary_key=True),  # "E" entities (R13.1), "M" members (R13.6)
+    Column("depth", Integer, primary_key=True),  # 2 province, 4 city, 6 county: region_code's length
     Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day
     Column("period", Date, primary_key=True),  # the first day of the year or month, or the day
-    Column("region_code", String(6), primary_key=True),
+    Column("region_code", String(6), primary_key=True),  # the region's prefix (region_prefix)
     Column("a", String(32), primary_key=True),  # entity kind, or member category
     Column("b", String(16), primary_key=True),  # R13.1 bucket, or member affiliation
     Column("delta", BigInteger, nullable=False),
 )
 """Pre-aggregated coverage counts (``projections.coverage_counts``): the signed change, on each day,
-of the number of entities (members) counted under a key, as the ledger believes now."""
+of the number of entities (members) counted under a key, as the ledger believes now, for each
+county and rolled up to its city and province."""
 
 # --- audit trail ----------------------------------------------------------------------------------
 
