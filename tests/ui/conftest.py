@@ -23,6 +23,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from api import tokens
 from api.main import create_app
@@ -115,6 +116,14 @@ def officer(browser: WebDriver, site: Site) -> WebDriver:
         browser.get(site.url("/ui/login"))
         browser.find_element(By.ID, "token").send_keys(site.token)
         browser.find_element(By.ID, "login").click()
+        # wait for the login's own redirect to land: a test's first page asked before it would be
+        # replaced by the landing page (the drill test then clicked links without its as_of)
+        WebDriverWait(browser, 15).until(
+            lambda d: d.get_cookie("dangjian_token") is not None and "/ui/login" not in d.current_url
+        )
+        WebDriverWait(browser, 15).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
     return browser
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -159,7 +160,10 @@ def test_coverage_drills_down_from_province_to_station(
         assert_charts_drawn(officer, 1)
         # the date goes down with the drill. Read the address once it is settled: a CI run (2026-12-01)
         # once read it without a query while the drilled page's figures were already shown
-        WebDriverWait(officer, TIMEOUT).until(lambda d: "as_of" in query(d))
+        try:
+            WebDriverWait(officer, TIMEOUT).until(lambda d: "as_of" in query(d))
+        except TimeoutException:
+            raise AssertionError(f"the drilled page's address has no as_of: {officer.current_url}") from None
         assert query(officer)["as_of"] == ["2025-06-30"]
         return operating
 
