@@ -327,6 +327,3 @@ def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
         delete(C).where(*(column == bindparam(f"k_{column.name}") for column in keys), C.c.delta == 0),
         [{f"k_{name}": row[name] for name in names} for row in rows],
     )
-
-
-__all__: Sequence[str] = ("apply", "fill", "lock", "settled", "sums")
