@@ -101,7 +101,7 @@ class CoverageProjection(TemporalProjection):
         """The rows (``TemporalProjection``), then the pre-aggregated counts they change
         (``projections.coverage_counts``, issue #6, P4), under the counts' lock."""
         first: dict[UUID, int] = {}
-        by_kind: dict[str, set[UUID]] = {"MarketEntity": set(), "PartyOrganization": set(), "Member": set()}
+        by_kind: dict[str, set[UUID]] = {a.__name__: set() for a in self.aggregates}
         for event, position in batch:
             subjects = by_kind.get(type(event).__qualname__.split(".")[0])
             if subjects is not None:
@@ -110,7 +110,8 @@ class CoverageProjection(TemporalProjection):
         if not first:
             return
         super().handle_batch(conn, batch)
-        counts.apply(conn, first, by_kind["MarketEntity"], by_kind["PartyOrganization"], by_kind["Member"])
+        entities, orgs, members = (by_kind[a.__name__] for a in (MarketEntity, PartyOrganization, Member))
+        counts.apply(conn, first, entities, orgs, members)
 
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if isinstance(aggregate, MarketEntity):
@@ -340,14 +341,15 @@ class CoverageView:
                 at.setdefault(p, []).append(i)
             for depth in sorted({len(p) or 2 for p in prefixes}):
                 codes = None if "" in at and depth == 2 else [p for p in at if len(p) == depth]
+                unfiltered = at.get("", []) if depth == 2 else []  # every province's figure counts there
                 for code, kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of, depth, codes=codes):
-                    for i in at.get(code, []) + (at.get("", []) if depth == 2 else []):
+                    for i in at.get(code, []) + unfiltered:
                         _add(reports[i].total, bucket, n)
                         _add(reports[i].groups.setdefault(kind, CoverageFigures()), bucket, n)
                 for code, category, affiliation, n in counts.sums(
                     conn, counts.MEMBERS, as_of, depth, codes=codes
                 ):
-                    for i in at.get(code, []) + (at.get("", []) if depth == 2 else []):
+                    for i in at.get(code, []) + unfiltered:
                         _add_members(reports[i], category, affiliation, n)
             return reports
         reached = _reached(as_of, known)

@@ -58,12 +58,11 @@ from projections.tables import coverage_entities as E
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
 from projections.tables import coverage_work as W
-from projections.temporal import ALL_KNOWN, _qualified, among
+from projections.temporal import ALL_KNOWN, among_chunks, qualified
 
 ENTITIES, MEMBERS = "E", "M"
 ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
 LOCK = 0x64616E676A69616E  # "dangjian": the advisory lock of the coverage handler's transactions
-CHUNK = 500  # ids per IN list on SQLite
 
 Key = tuple[str, str, str]
 """region code, kind or category, bucket or affiliation"""
@@ -94,9 +93,6 @@ def apply(
             return row.known_to is None
         return bool(row.known_from < p and (row.known_to is None or row.known_to >= p))
 
-    def after(row: Any) -> bool:
-        return row.known_to is None
-
     def touched(table: Table) -> ColumnElement[bool]:
         """The rows believed now or closed by this batch (or a later one)."""
         return or_(table.c.known_to.is_(None), table.c.known_to >= low)
@@ -120,13 +116,13 @@ def apply(
         e_rows = _rows(conn, E, E.c.subject_id, entities, touched(E))
         w_rows = _rows(conn, W, W.c.entity_id, entities, touched(W))
         _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, before), -1)
-        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, after), +1)
+        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
     if members:
         m_rows = _rows(conn, M, M.c.subject_id, members, touched(M))
         homes = {row.home_org_id for row in m_rows}
         o_rows = _rows(conn, O, O.c.subject_id, homes, touched(O)) if homes else []
         _count(changes, MEMBERS, _member_spans(m_rows, o_rows, before), -1)
-        _count(changes, MEMBERS, _member_spans(m_rows, o_rows, after), +1)
+        _count(changes, MEMBERS, _member_spans(m_rows, o_rows, _now), +1)
     _write(conn, changes)
 
 
@@ -141,18 +137,15 @@ def fill(conn: Connection) -> bool:
         return False
     lock(conn)
 
-    def after(row: Any) -> bool:
-        return True  # only believed rows are read
-
     changes: Counter[tuple[str, Key, date]] = Counter()
 
     def believed(table: Table) -> Any:
-        return select(*_columns(table)).where(table.c.known_to.is_(None))
+        return select(table).where(table.c.known_to.is_(None))
 
     e_rows, w_rows = list(conn.execute(believed(E))), list(conn.execute(believed(W)))
-    _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, after), +1)
+    _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
     m_rows, o_rows = list(conn.execute(believed(M))), list(conn.execute(believed(O)))
-    _count(changes, MEMBERS, _member_spans(m_rows, o_rows, after), +1)
+    _count(changes, MEMBERS, _member_spans(m_rows, o_rows, _now), +1)
     _write(conn, changes)
     return True
 
@@ -214,14 +207,15 @@ def sums(
     return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query)]
 
 
-def _columns(table: Table) -> list[Any]:
-    return list(table.columns)
+def _now(row: Any) -> bool:
+    """Believed now: the state after a batch, and every row ``fill`` reads."""
+    return row.known_to is None
 
 
 def _scalars(conn: Connection, query: Any, column: Any, ids: Collection[UUID]) -> set[Any]:
     found: set[Any] = set()
-    for chunk in _chunks(conn, ids):
-        found.update(conn.scalars(query.where(among(conn, column, chunk))))
+    for chunk in among_chunks(conn, column, ids):
+        found.update(conn.scalars(query.where(chunk)))
     return found
 
 
@@ -229,16 +223,9 @@ def _rows(
     conn: Connection, table: Table, column: Any, ids: Collection[UUID], condition: Any
 ) -> list[Row[Any]]:
     rows: list[Row[Any]] = []
-    for chunk in _chunks(conn, ids):
-        rows.extend(conn.execute(select(*_columns(table)).where(among(conn, column, chunk), condition)))
+    for chunk in among_chunks(conn, column, ids):
+        rows.extend(conn.execute(select(table).where(chunk, condition)))
     return rows
-
-
-def _chunks(conn: Connection, ids: Collection[UUID]) -> Iterator[list[UUID]]:
-    ordered = sorted(ids)
-    step = max(len(ordered), 1) if conn.dialect.name == "postgresql" else CHUNK
-    for i in range(0, len(ordered), step):
-        yield ordered[i : i + step]
 
 
 def _entity_spans(e_rows: Iterable[Any], w_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
@@ -334,7 +321,7 @@ def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """One upsert of every row from arrays (``unnest``), returning the keys that came to zero, and one
     delete of those: a rebuild batch writes tens of thousands of rows, and as one statement per row
     (``executemany``) they were most of the counts' cost (issue #6, P3: 4.6 of 5.7 s at scale 0.01)."""
-    table = _qualified(conn, C)
+    table = qualified(conn, C)
     columns = ", ".join(KEY)
     arrays = ", ".join(f"%s::{t}[]" for t in _TYPES)
     matched = " AND ".join(f"t.{name} = z.{name}" for name in KEY)

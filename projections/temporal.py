@@ -21,7 +21,7 @@ import functools
 import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -96,6 +96,21 @@ def among(conn: Connection, column: ColumnElement[Any], ids: Collection[UUID]) -
     if conn.dialect.name == "postgresql":
         return column == any_(literal(list(ids), ARRAY(Uuid)))
     return column.in_(list(ids))
+
+
+IN_LIST = 500
+"""Ids per ``IN`` list on SQLite (its variable limit)."""
+
+
+def among_chunks(
+    conn: Connection, column: ColumnElement[Any], ids: Collection[UUID]
+) -> Iterator[ColumnElement[bool]]:
+    """``among`` for any number of ids, in sorted order: one condition on PostgreSQL (one array), one
+    per ``IN_LIST`` ids elsewhere; none for no ids."""
+    ordered = sorted(ids)
+    step = max(len(ordered), 1) if conn.dialect.name == "postgresql" else IN_LIST
+    for i in range(0, len(ordered), step):
+        yield among(conn, column, ordered[i : i + step])
 
 
 @functools.cache
@@ -356,8 +371,6 @@ class _Believed:
     read with one ``= ANY(array)`` query per table and written with one ``COPY`` and one ``UPDATE …
     FROM unnest(…)`` per table (issue #6, P3); elsewhere with ``IN`` lists and ``executemany``."""
 
-    CHUNK = 500  # subjects per IN list (SQLite's variable limit)
-
     def __init__(self, tables: Sequence[Table]) -> None:
         self.rows: dict[Table, dict[UUID, dict[RowKey, int | list[Any]]]] = {t: {} for t in tables}
         self.inserts: dict[Table, list[list[Any]]] = {t: [] for t in tables}
@@ -369,15 +382,13 @@ class _Believed:
         """Read the believed rows of ``subjects``; a subject whose first event is in the batch (``True``)
         has none yet: only its own aggregate's events write rows about it."""
         believed = cls(tables)
-        ordered = sorted(subject for subject, new in subjects.items() if not new)
-        step = max(len(ordered), 1) if conn.dialect.name == "postgresql" else cls.CHUNK  # one array there
+        known = [subject for subject, new in subjects.items() if not new]
         for table in tables:
             by_subject = believed.rows[table]
             for subject in subjects:
                 by_subject[subject] = {}
             columns = (table.c.row_id, table.c.subject_id, *(table.c[n] for n in _key_names(table)))
-            for i in range(0, len(ordered), step):
-                chunk = among(conn, table.c.subject_id, ordered[i : i + step])
+            for chunk in among_chunks(conn, table.c.subject_id, known):
                 for row in conn.execute(select(*columns).where(chunk, table.c.known_to.is_(None))):
                     by_subject[row[1]][tuple(row[2:])] = row[0]
         return believed
@@ -406,7 +417,7 @@ class _Believed:
             if closes and postgres:
                 ids, ats = zip(*closes, strict=True)
                 conn.exec_driver_sql(
-                    f"UPDATE {_qualified(conn, table)} AS t SET known_to = c.known_to "
+                    f"UPDATE {qualified(conn, table)} AS t SET known_to = c.known_to "
                     "FROM unnest(%s::bigint[], %s::bigint[]) AS c(row_id, known_to) "
                     "WHERE t.row_id = c.row_id",
                     (list(ids), list(ats)),
@@ -431,7 +442,7 @@ def insert_rows(conn: Connection, table: Table, names: Sequence[str], rows: Sequ
     driver = conn.connection.driver_connection  # psycopg, in the same transaction
     assert driver is not None
     columns = ", ".join(f'"{n}"' for n in names)
-    with driver.cursor().copy(f"COPY {_qualified(conn, table)} ({columns}) FROM STDIN") as copy:
+    with driver.cursor().copy(f"COPY {qualified(conn, table)} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -441,7 +452,7 @@ def _columns(table: Table) -> tuple[str, ...]:
     return (*_key_names(table), "subject_id", "known_from", "known_to")
 
 
-def _qualified(conn: Connection, table: Table) -> str:
+def qualified(conn: Connection, table: Table) -> str:
     """The table's SQL name on this connection (a rebuild writes through ``schema_translate_map``)."""
     translate = conn.get_execution_options().get("schema_translate_map") or {}
     schema = translate.get(table.schema, table.schema)
