@@ -214,6 +214,9 @@ def report(
     region: Annotated[str, typer.Option(help="6-digit region code")] = "330400",
     format: Annotated[str, typer.Option(help="json, csv or xlsx (xlsx needs --output)")] = "json",
     output: Annotated[str | None, typer.Option(help="Write to this file instead of the screen")] = None,
+    organizations: Annotated[
+        bool, typer.Option(help="List every organisation in the members, compliance and volunteers sections")
+    ] = False,
 ) -> None:
     """The half-year report (R3): every figure for a region and its children, as of a date, as known then."""
     import json
@@ -233,7 +236,7 @@ def report(
         moment = datetime.fromisoformat(as_known_at) if as_known_at else None
         with container.engine.connect() as conn:
             known = container.audit.position_known_at(conn, moment) if moment else ALL_KNOWN
-            areas = half_year_report(conn, region, day, known)
+            areas = half_year_report(conn, region, day, known, organizations=organizations)
             if format == "xlsx" and output:  # the official tables as a workbook (projections/exports.py)
                 from projections.exports import half_year_workbook, to_xlsx
 

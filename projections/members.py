@@ -261,10 +261,12 @@ class MembersView:
         as_of: date = date.max,
         known: int = ALL_KNOWN,
         region: str | None = None,
+        organizations: bool = True,
     ) -> MemberStatistics:
         """Counts of present members by category, affiliation, distribution, owner or not and home
         organisation (R13.6: counted where the relationship sits), as on ``as_of`` as known at
-        ``known``; with the leavers by reason beside them."""
+        ``known``; with the leavers by reason beside them. ``organizations=False`` leaves out the
+        count per home organisation (one grouped query, a row per organisation)."""
         joined = self._joined(as_of, known)
         base = self._conditions(as_of, known, region)
         present = and_(*base, M.c.present.is_(True))
@@ -298,13 +300,14 @@ class MembersView:
             .where(present)
             .group_by(M.c.home_org_id, O.c.name, O.c.region_code)
         )
-        stats.by_home_organization = sorted(
-            (
-                OrganizationCount(row.home_org_id, row.name, row.region_code, row.n)
-                for row in conn.execute(by_org)
-            ),
-            key=lambda c: (-c.members, c.name or "", c.org_id),
-        )
+        if organizations:
+            stats.by_home_organization = sorted(
+                (
+                    OrganizationCount(row.home_org_id, row.name, row.region_code, row.n)
+                    for row in conn.execute(by_org)
+                ),
+                key=lambda c: (-c.members, c.name or "", c.org_id),
+            )
 
         left = (
             select(M.c.left_reason, func.count())
@@ -316,7 +319,13 @@ class MembersView:
         return stats
 
     def statistics_by_area(
-        self, conn: Connection, areas: Areas, *, as_of: date = date.max, known: int = ALL_KNOWN
+        self,
+        conn: Connection,
+        areas: Areas,
+        *,
+        as_of: date = date.max,
+        known: int = ALL_KNOWN,
+        organizations: bool = True,
     ) -> list[MemberStatistics]:
         """``statistics(region=code)`` for every code of ``areas`` at once (issue #6, P4): the counts by
         category, affiliation, distribution and flag, and the leavers by reason, in one query grouped
@@ -365,6 +374,8 @@ class MembersView:
                 stats.away += away
         for stats in result:
             stats.not_business_owners = stats.total - stats.business_owners
+        if not organizations:
+            return result
 
         by_org = (
             select(M.c.home_org_id, O.c.name, O.c.region_code, func.count().label("n"))
@@ -376,10 +387,8 @@ class MembersView:
         for row in conn.execute(by_org):
             for i in areas.of(row.region_code):
                 counted[i].append(OrganizationCount(row.home_org_id, row.name, row.region_code, row.n))
-        for stats, organizations in zip(result, counted, strict=True):
-            stats.by_home_organization = sorted(
-                organizations, key=lambda c: (-c.members, c.name or "", c.org_id)
-            )
+        for stats, listed in zip(result, counted, strict=True):
+            stats.by_home_organization = sorted(listed, key=lambda c: (-c.members, c.name or "", c.org_id))
         return result
 
     @staticmethod

@@ -1,6 +1,12 @@
 """The half-year report (R3): every figure of the read side for a region and each of its children,
 as of a cut-off date and as known at a moment, in JSON or CSV.
 
+R3 asks for statistics, so the members, compliance and volunteers sections give counts of
+organisations (how many met each rule) by default, not a line per organisation: the province's lists
+were 11 MB of JSON at scale 0.1 (issue #6, P4). ``organizations=True`` (``?organizations=true``) adds
+the lists as before; each is also the answer of its own query (``/statistics/members``,
+``/statistics/compliance``, ``/statistics/volunteers``) for one region.
+
 R3 sets the cut-off dates at 30 June and 31 December; real-time figures are allowed when entry is
 timely, so any date is accepted and the report says whether it is an official cut-off. A report
 filed in July is reproduced exactly in November by asking for the same ``as_of`` and
@@ -11,8 +17,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, fields, is_dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -21,16 +27,17 @@ from sqlalchemy import Connection, select
 
 from domain.mobile_round import deadline
 from domain.values import region_prefix
-from projections.activities import ActivitiesView
+from projections.activities import ActivitiesView, ComplianceReport, PeriodCompliance, VolunteerReport
 from projections.coverage import Areas, CoverageFigures, CoverageReport, CoverageView
-from projections.members import MembersView
+from projections.members import MemberStatistics, MembersView
 from projections.mobile_chain import ChainTotals, MobileChainView
 from projections.stars import StarsView
 from projections.tables import coverage_organizations as O
 from projections.temporal import visible
 
-Section = Callable[[Connection, str, date, int], Any]
-"""A report section: (connection, region code, as_of, known position) → figures."""
+Section = Callable[[Connection, str, date, int, bool], Any]
+"""A report section: (connection, region code, as_of, known position, with the lists of
+organisations) → figures."""
 
 
 def is_cut_off(day: date) -> bool:
@@ -52,7 +59,7 @@ def child_regions(conn: Connection, region: str, as_of: date, known: int) -> lis
     return sorted(children)
 
 
-def _coverage(conn: Connection, region: str, as_of: date, known: int) -> dict[str, Any]:
+def _coverage(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> dict[str, Any]:
     # One query for the total and the kinds: the total is the sum of the groups (issue #6, P4).
     return _coverage_figures(
         CoverageView().report(conn, as_of=as_of, known=known, region=region, group_by="kind")
@@ -78,15 +85,18 @@ def _coverage_figures(report: CoverageReport) -> dict[str, Any]:
     }
 
 
-def _members(conn: Connection, region: str, as_of: date, known: int) -> Any:
-    return MembersView().statistics(conn, as_of=as_of, known=known, region=region)
+def _members(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
+    stats = MembersView().statistics(
+        conn, as_of=as_of, known=known, region=region, organizations=organizations
+    )
+    return stats if organizations else _members_summary(stats)
 
 
-def _stars(conn: Connection, region: str, as_of: date, known: int) -> Any:
+def _stars(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
     return StarsView().report(conn, year=as_of.year, as_of=as_of, known=known, region=region)
 
 
-def _mobile_chain(conn: Connection, region: str, as_of: date, known: int) -> Any:
+def _mobile_chain(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
     report = MobileChainView().report(conn, year=as_of.year, as_of=as_of, known=known, region=region, limit=1)
     return {"year": report.year, "deadline": report.deadline, "totals": report.totals}
 
@@ -95,16 +105,18 @@ def _mobile_chain_totals(year: int, totals: ChainTotals) -> Any:
     return {"year": year, "deadline": deadline(year), "totals": totals}
 
 
-def _training(conn: Connection, region: str, as_of: date, known: int) -> Any:
+def _training(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
     return ActivitiesView().training(conn, year=as_of.year, as_of=as_of, known=known, region=region)
 
 
-def _compliance(conn: Connection, region: str, as_of: date, known: int) -> Any:
-    return ActivitiesView().compliance(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+def _compliance(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
+    report = ActivitiesView().compliance(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+    return report if organizations else _compliance_summary(report)
 
 
-def _volunteers(conn: Connection, region: str, as_of: date, known: int) -> Any:
-    return ActivitiesView().volunteers(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+def _volunteers(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
+    report = ActivitiesView().volunteers(conn, year=as_of.year, as_of=as_of, known=known, region=region)
+    return report if organizations else _volunteers_summary(report)
 
 
 SECTIONS: dict[str, Section] = {
@@ -120,39 +132,118 @@ SECTIONS: dict[str, Section] = {
 ``as_of``. The report itself computes each section for all its areas at once (``AREA_SECTIONS``);
 these are the single-region answers it must equal (tests/projections/test_report.py)."""
 
-AreaSection = Callable[[Connection, Areas, date, int], list[Any]]
-"""A report section for several areas at once: (connection, areas, as_of, known) → figures per area."""
+AreaSection = Callable[[Connection, Areas, date, int, bool], list[Any]]
+"""A report section for several areas at once: (connection, areas, as_of, known, with the lists of
+organisations) → figures per area."""
+
+
+def _members_by_area(
+    conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool
+) -> list[Any]:
+    stats = MembersView().statistics_by_area(
+        conn, areas, as_of=as_of, known=known, organizations=organizations
+    )
+    return stats if organizations else [_members_summary(s) for s in stats]
+
+
+def _compliance_by_area(
+    conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool
+) -> list[Any]:
+    reports = ActivitiesView().compliance_by_area(conn, areas, year=as_of.year, as_of=as_of, known=known)
+    return reports if organizations else [_compliance_summary(r) for r in reports]
+
+
+def _volunteers_by_area(
+    conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool
+) -> list[Any]:
+    reports = ActivitiesView().volunteers_by_area(conn, areas, year=as_of.year, as_of=as_of, known=known)
+    return reports if organizations else [_volunteers_summary(r) for r in reports]
+
 
 AREA_SECTIONS: dict[str, AreaSection] = {
-    "coverage": lambda conn, areas, as_of, known: [
+    "coverage": lambda conn, areas, as_of, known, _: [
         _coverage_figures(r) for r in CoverageView().report_by_area(conn, areas, as_of=as_of, known=known)
     ],
-    "members": lambda conn, areas, as_of, known: MembersView().statistics_by_area(
-        conn, areas, as_of=as_of, known=known
-    ),
-    "stars": lambda conn, areas, as_of, known: StarsView().report_by_area(
+    "members": _members_by_area,
+    "stars": lambda conn, areas, as_of, known, _: StarsView().report_by_area(
         conn, areas, year=as_of.year, as_of=as_of, known=known
     ),
-    "mobile_chain": lambda conn, areas, as_of, known: [
+    "mobile_chain": lambda conn, areas, as_of, known, _: [
         _mobile_chain_totals(as_of.year, totals)
         for totals in MobileChainView().totals_by_area(conn, areas, year=as_of.year, as_of=as_of, known=known)
     ],
-    "training": lambda conn, areas, as_of, known: ActivitiesView().training_by_area(
+    "training": lambda conn, areas, as_of, known, _: ActivitiesView().training_by_area(
         conn, areas, year=as_of.year, as_of=as_of, known=known
     ),
-    "compliance": lambda conn, areas, as_of, known: ActivitiesView().compliance_by_area(
-        conn, areas, year=as_of.year, as_of=as_of, known=known
-    ),
-    "volunteers": lambda conn, areas, as_of, known: ActivitiesView().volunteers_by_area(
-        conn, areas, year=as_of.year, as_of=as_of, known=known
-    ),
+    "compliance": _compliance_by_area,
+    "volunteers": _volunteers_by_area,
 }
 """``SECTIONS`` for all the areas of a report at once (issue #6, P4): one grouped query per figure
 whatever the number of child regions, instead of about 27 queries per area."""
 
 
-def half_year_report(conn: Connection, region: str, as_of: date, known: int) -> list[dict[str, Any]]:
-    """One entry per area (the region, then each child region), each with every section (R3)."""
+# --- the sections without their lists of organisations (R3: statistics) ---------------------------
+
+
+@dataclass
+class Tally:
+    """How many organisations (or pairings) a rule applied to, and how many met it."""
+
+    total: int
+    compliant: int
+
+    @property
+    def not_compliant(self) -> int:
+        return self.total - self.compliant
+
+    @property
+    def compliance_rate(self) -> float | None:
+        return self.compliant / self.total if self.total else None
+
+
+def _tally(periods: Iterable[PeriodCompliance]) -> Tally:
+    flags = [p.compliant for p in periods]
+    return Tally(len(flags), sum(flags))
+
+
+def _members_summary(stats: MemberStatistics) -> dict[str, Any]:
+    figures: dict[str, Any] = _plain(stats)
+    del figures["by_home_organization"]
+    return figures
+
+
+def _compliance_summary(report: ComplianceReport) -> dict[str, Any]:
+    """R10 and the monthly themed party day: organisations with no missed month, pairings with no
+    missed quarter, station branch visits with no missed month."""
+    return {
+        "year": report.year,
+        "period_end": report.period_end,
+        "themed_days": _tally(t.months for t in report.themed_days),
+        "exchanges": _tally(e.quarters for e in report.exchanges),
+        "visits": _tally(v.months for v in report.visits),
+    }
+
+
+def _volunteers_summary(report: VolunteerReport) -> dict[str, Any]:
+    """R11.3: organisations whose volunteers are at least 80% of their members (of those with
+    members), and those with enough volunteer-service activities."""
+    organizations = report.organizations
+    with_members = [o for o in organizations if o.members]
+    return {
+        "year": report.year,
+        "period_end": report.period_end,
+        "organizations": len(organizations),
+        "meeting_share": Tally(len(with_members), sum(bool(o.meets_share) for o in with_members)),
+        "meeting_activities": Tally(len(organizations), sum(o.meets_activities for o in organizations)),
+    }
+
+
+def half_year_report(
+    conn: Connection, region: str, as_of: date, known: int, *, organizations: bool = False
+) -> list[dict[str, Any]]:
+    """One entry per area (the region, then each child region), each with every section (R3);
+    ``organizations``: with the lists of organisations of the members, compliance and volunteers
+    sections."""
     codes = [region, *child_regions(conn, region, as_of, known)]
     if not all(code.isdigit() for code in codes):
         # The grouped sections match region codes by prefix in Python, the single-region ones with
@@ -160,12 +251,17 @@ def half_year_report(conn: Connection, region: str, as_of: date, known: int) -> 
         return [
             {
                 "region": code,
-                **{name: _plain(section(conn, code, as_of, known)) for name, section in SECTIONS.items()},
+                **{
+                    name: _plain(section(conn, code, as_of, known, organizations))
+                    for name, section in SECTIONS.items()
+                },
             }
             for code in codes
         ]
     areas = Areas(codes)
-    figures = {name: section(conn, areas, as_of, known) for name, section in AREA_SECTIONS.items()}
+    figures = {
+        name: section(conn, areas, as_of, known, organizations) for name, section in AREA_SECTIONS.items()
+    }
     return [
         {"region": code, **{name: _plain(figures[name][i]) for name in AREA_SECTIONS}}
         for i, code in enumerate(codes)

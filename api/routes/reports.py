@@ -29,12 +29,21 @@ def get_half_year_report(
     at: ReadTimeDep,
     region: Annotated[str, Query(pattern=r"^\d{6}$", description="6-digit region code")],
     format: Literal["json", "csv"] = "json",
+    organizations: Annotated[
+        bool,
+        Query(
+            description="Also list every organisation in the members, compliance and volunteers sections "
+            "(large: a province has thousands; one region's are also at /statistics/members, "
+            "/statistics/compliance and /statistics/volunteers); without it, those sections count them"
+        ),
+    ] = False,
 ) -> HalfYearReport | Response:
     """Every figure for a region and its children, as of a cut-off and as known at a moment (R3)."""
     checkpoints = parts.runner.positions(conn)
     seen = seen_at(at.known, checkpoints, *REPORT_READS)
     areas = parts.answers.answer(
-        ("half-year", region, at.as_of, seen), lambda: half_year_report(conn, region, at.as_of, at.known)
+        ("half-year", region, at.as_of, organizations, seen),
+        lambda: half_year_report(conn, region, at.as_of, at.known, organizations=organizations),
     )
     if format == "csv":
         filename = f"dangjian-{region}-{at.as_of.isoformat()}.csv"

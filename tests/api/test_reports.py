@@ -89,11 +89,33 @@ def test_R3_report_as_csv(client: TestClient, container: Container) -> None:
     assert figures[("330411", "coverage", "members.total")] == "2"
 
 
+def test_R3_the_report_counts_organisations_and_lists_them_when_asked(
+    client: TestClient, container: Container
+) -> None:
+    """R3 asks for statistics: by default the members, compliance and volunteers sections count
+    organisations; ``organizations=true`` adds a line per organisation (issue #6, P4)."""
+    history(container)
+    params = {"region": "330400", "as_of": "2025-12-31"}
+    counted = client.get("/reports/half-year", params=params).json()["areas"][0]
+    listed = client.get("/reports/half-year", params=params | {"organizations": "true"}).json()["areas"][0]
+    assert "by_home_organization" not in counted["members"]
+    assert {o["name"] for o in listed["members"]["by_home_organization"]} == {"南湖分会", "秀洲分会"}
+    themed = listed["compliance"]["themed_days"]
+    assert counted["compliance"]["themed_days"]["total"] == len(themed) == 3
+    assert counted["compliance"]["themed_days"]["compliant"] == 0  # no themed party day was held
+    assert counted["volunteers"]["organizations"] == len(listed["volunteers"]["organizations"]) == 3
+    assert counted["volunteers"]["meeting_share"]["total"] == 2  # the market branch has no member
+    assert counted["coverage"] == listed["coverage"] and counted["training"] == listed["training"]
+    csv_text = client.get("/reports/half-year", params=params | {"format": "csv"}).text
+    assert "330400,compliance,themed_days.total,3" in csv_text.splitlines()
+
+
 def test_report_parameters_are_validated(client: TestClient) -> None:
     for params in (
         {"region": "33"},
         {"region": "330400", "as_of": "June"},
         {"region": "330400", "format": "xls"},
+        {"region": "330400", "organizations": "maybe"},
     ):
         response = client.get("/reports/half-year", params=params)
         assert response.status_code == 422

@@ -32,22 +32,64 @@ def _assert_same(
     for region in regions:
         for as_of in days:
             for known in positions:
-                grouped = half_year_report(conn, region, as_of, known)  # type: ignore[arg-type]
-                expected = _one_by_one(conn, region, as_of, known)
-                assert [a["region"] for a in grouped] == [a["region"] for a in expected]
-                for got, want in zip(grouped, expected, strict=True):
-                    for section in SECTIONS:
-                        assert got[section] == want[section], (region, as_of, known, got["region"], section)
-                assert json.dumps(grouped, sort_keys=True) == json.dumps(expected, sort_keys=True)
+                for organizations in (False, True):
+                    _assert_same_report(conn, region, as_of, known, organizations)
+                _assert_summaries_count_the_lists(conn, region, as_of, known)
 
 
-def _one_by_one(conn: object, region: str, as_of: date, known: int) -> list[dict[str, object]]:
+def _assert_same_report(conn: object, region: str, as_of: date, known: int, organizations: bool) -> None:
+    grouped = half_year_report(conn, region, as_of, known, organizations=organizations)  # type: ignore[arg-type]
+    expected = _one_by_one(conn, region, as_of, known, organizations)
+    assert [a["region"] for a in grouped] == [a["region"] for a in expected]
+    for got, want in zip(grouped, expected, strict=True):
+        for section in SECTIONS:
+            assert got[section] == want[section], (region, as_of, known, got["region"], section)
+    assert json.dumps(grouped, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def _one_by_one(
+    conn: object, region: str, as_of: date, known: int, organizations: bool
+) -> list[dict[str, object]]:
     """The report as it was computed before issue #6 P4: every section, area by area."""
     codes = [region, *child_regions(conn, region, as_of, known)]  # type: ignore[arg-type]
     return [
-        {"region": code, **{name: _plain(s(conn, code, as_of, known)) for name, s in SECTIONS.items()}}  # type: ignore[arg-type]
+        {
+            "region": code,
+            **{name: _plain(s(conn, code, as_of, known, organizations)) for name, s in SECTIONS.items()},  # type: ignore[arg-type]
+        }
         for code in codes
     ]
+
+
+def _assert_summaries_count_the_lists(conn: object, region: str, as_of: date, known: int) -> None:
+    """R3: the default report counts what the lists of organisations show, line by line; the
+    sections without lists are the same in both."""
+    summary = half_year_report(conn, region, as_of, known)  # type: ignore[arg-type]
+    full = half_year_report(conn, region, as_of, known, organizations=True)  # type: ignore[arg-type]
+    for short, long in zip(summary, full, strict=True):
+        for section in ("coverage", "stars", "mobile_chain", "training"):
+            assert short[section] == long[section]
+        members = dict(long["members"])
+        assert members.pop("by_home_organization") is not None and short["members"] == members
+        compliance = long["compliance"]
+        for name, periods in (("themed_days", "months"), ("exchanges", "quarters"), ("visits", "months")):
+            lines = compliance[name]
+            compliant = sum(1 for line in lines if not line[periods]["missed"])
+            assert short["compliance"][name] == {
+                "total": len(lines),
+                "compliant": compliant,
+                "not_compliant": len(lines) - compliant,
+                "compliance_rate": compliant / len(lines) if lines else None,
+            }, (region, as_of, known, name)
+        organizations = long["volunteers"]["organizations"]
+        with_members = [o for o in organizations if o["members"]]
+        volunteers = short["volunteers"]
+        assert volunteers["organizations"] == len(organizations)
+        assert volunteers["meeting_share"]["total"] == len(with_members)
+        assert volunteers["meeting_share"]["compliant"] == sum(1 for o in with_members if o["meets_share"])
+        assert volunteers["meeting_activities"]["compliant"] == sum(
+            1 for o in organizations if o["meets_activities"]
+        )
 
 
 def test_P4_the_grouped_report_equals_the_single_region_sections(
@@ -143,7 +185,9 @@ def test_P4_every_section_of_the_grouped_report_equals_the_single_region_one(
         _assert_same(conn, regions, days, (first, (first + head) // 2, ALL_KNOWN))
         (province, *cities) = half_year_report(conn, "330000", TODAY, ALL_KNOWN)
     assert [c["region"] for c in cities] == ["330100", "330400"]
-    assert province["members"]["left_by_reason"] and province["compliance"]["visits"]
+    assert province["members"]["left_by_reason"]
+    compliance = province["compliance"]
+    assert compliance["visits"]["total"] == 1 and compliance["exchanges"]["total"] == 2  # R10
     assert province["stars"]["pioneer"]["enrolled"] == 4 and province["stars"]["xinhuo"]["total"] == 2
     assert province["stars"]["markets"]["total"]["enrolled"] == 2
     assert province["mobile_chain"]["totals"]["rounds"] == 3
