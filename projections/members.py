@@ -294,13 +294,13 @@ class MembersView:
         stats.business_owners, stats.not_business_owners = owners, stats.total - owners
         stats.business_suspended, stats.in_disciplinary_period, stats.away = suspended, disciplined, away
 
-        by_org = (
-            select(M.c.home_org_id, O.c.name, O.c.region_code, func.count().label("n"))
-            .select_from(joined)
-            .where(present)
-            .group_by(M.c.home_org_id, O.c.name, O.c.region_code)
-        )
         if organizations:
+            by_org = (
+                select(M.c.home_org_id, O.c.name, O.c.region_code, func.count().label("n"))
+                .select_from(joined)
+                .where(present)
+                .group_by(M.c.home_org_id, O.c.name, O.c.region_code)
+            )
             stats.by_home_organization = sorted(
                 (
                     OrganizationCount(row.home_org_id, row.name, row.region_code, row.n)
