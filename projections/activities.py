@@ -47,9 +47,10 @@ from __future__ import annotations
 import calendar
 import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
@@ -336,6 +337,76 @@ class VolunteerReport:
     organizations: list[VolunteerFigures]
 
 
+# --- the same, counted (R3: the half-year report gives statistics, issue #6 P4) ------------------
+
+
+@dataclass
+class Tally:
+    """How many organisations (or pairings) a rule applied to, and how many met it."""
+
+    total: int = 0
+    compliant: int = 0
+
+    @property
+    def not_compliant(self) -> int:
+        return self.total - self.compliant
+
+    @property
+    def compliance_rate(self) -> float | None:
+        return self.compliant / self.total if self.total else None
+
+    @classmethod
+    def of(cls, periods: Iterable[PeriodCompliance]) -> Tally:
+        flags = [p.compliant for p in periods]
+        return cls(len(flags), sum(flags))
+
+
+@dataclass
+class ComplianceTallies:
+    """R10 and the monthly themed party day, counted: organisations with no missed month, pairings
+    with no missed quarter, station branch visits (per pairing) with no missed month."""
+
+    year: int
+    period_end: date
+    themed_days: Tally
+    exchanges: Tally
+    visits: Tally
+
+    @classmethod
+    def of(cls, report: ComplianceReport) -> ComplianceTallies:
+        return cls(
+            report.year,
+            report.period_end,
+            Tally.of(t.months for t in report.themed_days),
+            Tally.of(e.quarters for e in report.exchanges),
+            Tally.of(v.months for v in report.visits),
+        )
+
+
+@dataclass
+class VolunteerTallies:
+    """R11.3, counted: the organisations, those whose volunteers are at least 80% of their members (of
+    those with members), and those that held enough volunteer-service activities."""
+
+    year: int
+    period_end: date
+    organizations: int
+    meeting_share: Tally
+    meeting_activities: Tally
+
+    @classmethod
+    def of(cls, report: VolunteerReport) -> VolunteerTallies:
+        organizations = report.organizations
+        with_members = [o for o in organizations if o.members]
+        return cls(
+            report.year,
+            report.period_end,
+            len(organizations),
+            Tally(len(with_members), sum(bool(o.meets_share) for o in with_members)),
+            Tally(len(organizations), sum(o.meets_activities for o in organizations)),
+        )
+
+
 # --- the view -------------------------------------------------------------------------------------
 
 
@@ -483,6 +554,44 @@ class ActivitiesView:
         pairings = self._pairings_by_area(conn, year, start, end, known, areas)
         return [ComplianceReport(year, end, t, *p) for t, p in zip(themed, pairings, strict=True)]
 
+    def compliance_tallies_by_area(
+        self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[ComplianceTallies]:
+        """``ComplianceTallies.of(compliance_by_area(...)[i])`` without the lists (issue #6, P4): each
+        organisation's months worked out once and counted in its areas, with no line per organisation
+        made or sorted, and its themed days read for the areas' organisations by a subquery instead of
+        a list of ids sent back (R10, the monthly themed party day)."""
+        start, end = year_period(year, as_of)
+        runs: list[dict[UUID, list[tuple[date, date | None]]]] = [defaultdict(list) for _ in areas.codes]
+        organizations = select(O.c.subject_id, O.c.valid_from, O.c.valid_to, O.c.region_code).where(
+            _during(O, start, end, known), O.c.dissolved.is_(False), *areas.condition(O.c.region_code)
+        )
+        rows = conn.execute(organizations.order_by(O.c.valid_from))
+        for subject, valid_from, valid_to, region_code in rows:
+            for i in areas.of(region_code):  # row by row: an organisation that moved counts where it was
+                runs[i][subject].append((valid_from, valid_to))
+        held = _themed_days_held(
+            conn, start, end, known, A.c.org_id.in_(organizations.with_only_columns(O.c.subject_id))
+        )
+        compliant: dict[tuple[UUID, tuple[tuple[date, date | None], ...]], bool] = {}
+        themed = []
+        for area in runs:
+            tally = Tally(len(area))
+            for org, org_runs in area.items():
+                key = (org, tuple(org_runs))
+                met = compliant.get(key)
+                if met is None:
+                    met = compliant[key] = period_compliance(year, end, org_runs, held.get(org, [])).compliant
+                tally.compliant += met
+            themed.append(tally)
+        pairings = self._pairings_by_area(conn, year, start, end, known, areas)
+        return [
+            ComplianceTallies(
+                year, end, t, Tally.of(e.quarters for e in exchanges), Tally.of(v.months for v in visits)
+            )
+            for t, (exchanges, visits) in zip(themed, pairings, strict=True)
+        ]
+
     def _themed_days(
         self,
         conn: Connection,
@@ -499,7 +608,7 @@ class ActivitiesView:
         for subject, valid_from, valid_to, name, kind, region_code in conn.execute(query):
             runs[subject].append((valid_from, valid_to))
             latest[subject] = (name, kind, region_code)
-        held = _themed_days_held(conn, start, end, known, list(runs))
+        held = _themed_days_held(conn, start, end, known, among(conn, A.c.org_id, list(runs))) if runs else {}
         return _themed_compliance(year, end, runs, latest, held)
 
     def _themed_days_by_area(
@@ -513,7 +622,11 @@ class ActivitiesView:
                 runs[i][subject].append((valid_from, valid_to))
                 latest[i][subject] = (name, kind, region_code)
         organizations = list(dict.fromkeys(org for area in runs for org in area))
-        held = _themed_days_held(conn, start, end, known, organizations)
+        held = (
+            _themed_days_held(conn, start, end, known, among(conn, A.c.org_id, organizations))
+            if organizations
+            else {}
+        )
         months: dict[tuple[UUID, tuple[tuple[date, date | None], ...]], PeriodCompliance] = {}
         return [_themed_compliance(year, end, r, t, held, months) for r, t in zip(runs, latest, strict=True)]
 
@@ -594,6 +707,37 @@ class ActivitiesView:
                 )
         return reports
 
+    def volunteer_tallies_by_area(
+        self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
+    ) -> list[VolunteerTallies]:
+        """``VolunteerTallies.of(volunteers_by_area(...)[i])`` counted by the database (issue #6, P4): a
+        row per region code instead of one per organisation (R11.3). The 80% share is compared in
+        integers (4 × members ≤ 5 × volunteers), which is what comparing the quotient with 0.80 gives
+        for any count of members below 10^15 (a quotient off 0.8 is off by 1/(5 × members) at least;
+        tests/projections/test_activities.py checks up to a million)."""
+        start, end = year_period(year, as_of)
+        share_num, share_den = Fraction(str(VOLUNTEER_MIN_SHARE)).as_integer_ratio()
+        within = areas.condition(O.c.region_code)
+        v = _volunteers_query(start, end, known).where(*within).order_by(None).subquery()
+        with_members = v.c.members > 0
+        query = select(
+            v.c.region_code,
+            func.count(),
+            func.count().filter(with_members),
+            func.count().filter(with_members, v.c.volunteers * share_den >= v.c.members * share_num),
+            func.count().filter(v.c.activities >= VOLUNTEER_MIN_ACTIVITIES_PER_YEAR),
+        ).group_by(v.c.region_code)
+        tallies = [VolunteerTallies(year, end, 0, Tally(), Tally()) for _ in areas.codes]
+        for code, organizations, with_any, meeting_share, meeting_activities in conn.execute(query):
+            for i in areas.of(code):
+                t = tallies[i]
+                t.organizations += organizations
+                t.meeting_share.total += with_any
+                t.meeting_share.compliant += meeting_share
+                t.meeting_activities.total += organizations
+                t.meeting_activities.compliant += meeting_activities
+        return tallies
+
 
 def _volunteers_query(start: date, end: date, known: int) -> Select[Any]:
     """R11.3: the organisations not dissolved on the period end, with their members present then, how
@@ -632,9 +776,9 @@ def _volunteers_query(start: date, end: date, known: int) -> Select[Any]:
         select(
             O.c.subject_id,
             O.c.name,
-            func.coalesce(members.c.members, 0),
-            func.coalesce(members.c.volunteers, 0),
-            func.coalesce(held.c.activities, 0),
+            func.coalesce(members.c.members, 0).label("members"),
+            func.coalesce(members.c.volunteers, 0).label("volunteers"),
+            func.coalesce(held.c.activities, 0).label("activities"),
             O.c.region_code,
         )
         .select_from(
@@ -657,19 +801,19 @@ def _organization_runs(start: date, end: date, known: int) -> Select[Any]:
 
 
 def _themed_days_held(
-    conn: Connection, start: date, end: date, known: int, organizations: list[UUID]
+    conn: Connection, start: date, end: date, known: int, organizations: ColumnElement[bool]
 ) -> dict[UUID, list[date]]:
+    """The days of the period with a themed party day, per organisation meeting ``organizations``."""
     held: dict[UUID, list[date]] = defaultdict(list)
-    if organizations:
-        days = select(A.c.org_id, A.c.held_on).where(
-            A.c.activity_type == ActivityType.THEMED_PARTY_DAY.value,
-            A.c.held_on >= start,
-            A.c.held_on <= end,
-            visible(A, end, known),
-            among(conn, A.c.org_id, organizations),
-        )
-        for org, held_on in conn.execute(days):
-            held[org].append(held_on)
+    days = select(A.c.org_id, A.c.held_on).where(
+        A.c.activity_type == ActivityType.THEMED_PARTY_DAY.value,
+        A.c.held_on >= start,
+        A.c.held_on <= end,
+        visible(A, end, known),
+        organizations,
+    )
+    for org, held_on in conn.execute(days):
+        held[org].append(held_on)
     return held
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, fields, is_dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -27,7 +27,7 @@ from sqlalchemy import Connection, select
 
 from domain.mobile_round import deadline
 from domain.values import region_prefix
-from projections.activities import ActivitiesView, ComplianceReport, PeriodCompliance, VolunteerReport
+from projections.activities import ActivitiesView, ComplianceTallies, VolunteerTallies
 from projections.coverage import Areas, CoverageFigures, CoverageReport, CoverageView
 from projections.members import MemberStatistics, MembersView
 from projections.mobile_chain import ChainTotals, MobileChainView
@@ -92,6 +92,13 @@ def _members(conn: Connection, region: str, as_of: date, known: int, organizatio
     return stats if organizations else _members_summary(stats)
 
 
+def _members_summary(stats: MemberStatistics) -> dict[str, Any]:
+    """Every count without the one per home organisation (R3: statistics)."""
+    figures: dict[str, Any] = _plain(stats)
+    del figures["by_home_organization"]
+    return figures
+
+
 def _stars(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
     return StarsView().report(conn, year=as_of.year, as_of=as_of, known=known, region=region)
 
@@ -111,12 +118,12 @@ def _training(conn: Connection, region: str, as_of: date, known: int, organizati
 
 def _compliance(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
     report = ActivitiesView().compliance(conn, year=as_of.year, as_of=as_of, known=known, region=region)
-    return report if organizations else _compliance_summary(report)
+    return report if organizations else ComplianceTallies.of(report)
 
 
 def _volunteers(conn: Connection, region: str, as_of: date, known: int, organizations: bool) -> Any:
     report = ActivitiesView().volunteers(conn, year=as_of.year, as_of=as_of, known=known, region=region)
-    return report if organizations else _volunteers_summary(report)
+    return report if organizations else VolunteerTallies.of(report)
 
 
 SECTIONS: dict[str, Section] = {
@@ -149,15 +156,19 @@ def _members_by_area(
 def _compliance_by_area(
     conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool
 ) -> list[Any]:
-    reports = ActivitiesView().compliance_by_area(conn, areas, year=as_of.year, as_of=as_of, known=known)
-    return reports if organizations else [_compliance_summary(r) for r in reports]
+    view, year = ActivitiesView(), as_of.year
+    if organizations:
+        return view.compliance_by_area(conn, areas, year=year, as_of=as_of, known=known)
+    return view.compliance_tallies_by_area(conn, areas, year=year, as_of=as_of, known=known)
 
 
 def _volunteers_by_area(
     conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool
 ) -> list[Any]:
-    reports = ActivitiesView().volunteers_by_area(conn, areas, year=as_of.year, as_of=as_of, known=known)
-    return reports if organizations else [_volunteers_summary(r) for r in reports]
+    view, year = ActivitiesView(), as_of.year
+    if organizations:
+        return view.volunteers_by_area(conn, areas, year=year, as_of=as_of, known=known)
+    return view.volunteer_tallies_by_area(conn, areas, year=year, as_of=as_of, known=known)
 
 
 AREA_SECTIONS: dict[str, AreaSection] = {
@@ -180,62 +191,6 @@ AREA_SECTIONS: dict[str, AreaSection] = {
 }
 """``SECTIONS`` for all the areas of a report at once (issue #6, P4): one grouped query per figure
 whatever the number of child regions, instead of about 27 queries per area."""
-
-
-# --- the sections without their lists of organisations (R3: statistics) ---------------------------
-
-
-@dataclass
-class Tally:
-    """How many organisations (or pairings) a rule applied to, and how many met it."""
-
-    total: int
-    compliant: int
-
-    @property
-    def not_compliant(self) -> int:
-        return self.total - self.compliant
-
-    @property
-    def compliance_rate(self) -> float | None:
-        return self.compliant / self.total if self.total else None
-
-
-def _tally(periods: Iterable[PeriodCompliance]) -> Tally:
-    flags = [p.compliant for p in periods]
-    return Tally(len(flags), sum(flags))
-
-
-def _members_summary(stats: MemberStatistics) -> dict[str, Any]:
-    figures: dict[str, Any] = _plain(stats)
-    del figures["by_home_organization"]
-    return figures
-
-
-def _compliance_summary(report: ComplianceReport) -> dict[str, Any]:
-    """R10 and the monthly themed party day: organisations with no missed month, pairings with no
-    missed quarter, station branch visits with no missed month."""
-    return {
-        "year": report.year,
-        "period_end": report.period_end,
-        "themed_days": _tally(t.months for t in report.themed_days),
-        "exchanges": _tally(e.quarters for e in report.exchanges),
-        "visits": _tally(v.months for v in report.visits),
-    }
-
-
-def _volunteers_summary(report: VolunteerReport) -> dict[str, Any]:
-    """R11.3: organisations whose volunteers are at least 80% of their members (of those with
-    members), and those with enough volunteer-service activities."""
-    organizations = report.organizations
-    with_members = [o for o in organizations if o.members]
-    return {
-        "year": report.year,
-        "period_end": report.period_end,
-        "organizations": len(organizations),
-        "meeting_share": Tally(len(with_members), sum(bool(o.meets_share) for o in with_members)),
-        "meeting_activities": Tally(len(organizations), sum(o.meets_activities for o in organizations)),
-    }
 
 
 def half_year_report(

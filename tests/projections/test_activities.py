@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
@@ -14,9 +15,17 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from domain.envelope import CommandContext
+from domain.targets import VOLUNTEER_MIN_SHARE
 from domain.values import ActivityType, Affiliation, MemberCategory, OrgKind
 from infra.store import Container
-from projections.activities import ActivitiesProjection, ActivitiesView, period_compliance
+from projections.activities import (
+    ActivitiesProjection,
+    ActivitiesView,
+    Tally,
+    VolunteerTallies,
+    period_compliance,
+)
+from projections.coverage import Areas
 from projections.tables import activities_participants as P
 from projections.temporal import ALL_KNOWN
 from tests import factories as f
@@ -339,6 +348,46 @@ def test_R11_3_volunteer_share_and_activities_with_a_late_correction(
     with container.engine.connect() as conn:
         share = view.volunteers(conn, year=2025, org_id=w.market, known=ALL_KNOWN).organizations[0].share
     assert share == pytest.approx(1.0)
+
+
+def test_R11_3_volunteer_tallies_meet_the_share_at_exactly_80_percent(
+    container: Container, ctx: CommandContext
+) -> None:
+    """The report's counted volunteers section compares the share in integers in SQL: 4 of 5 members
+    meet the 80% share, 3 of 5 do not, as the organisation's own ``meets_share`` says."""
+    exact, short = (
+        org(container, ctx, OrgKind.MARKET, "330402"),
+        org(container, ctx, OrgKind.MARKET, "330411"),
+    )
+    for home, volunteering in ((exact, 4), (short, 3)):
+        members = [
+            f.register_member(
+                container.ledger, ctx, [home], affiliation=Affiliation.LOCAL, effective_on=JAN_10
+            ).id
+            for _ in range(5)
+        ]
+        for day in (date(2025, 3, 1), date(2025, 4, 1)):
+            hold(container, ctx, home, day, ActivityType.VOLUNTEER_SERVICE, members[:volunteering])
+    container.runner.catch_up()
+    areas = Areas(["330000", "330400", "330402", "330411"])
+    with container.engine.connect() as conn:
+        lists = view.volunteers_by_area(conn, areas, year=2025)
+        tallies = view.volunteer_tallies_by_area(conn, areas, year=2025)
+    assert {o.org_id: o.meets_share for o in lists[0].organizations} == {exact: True, short: False}
+    assert tallies == [VolunteerTallies.of(report) for report in lists]
+    assert [(t.organizations, t.meeting_share, t.meeting_activities) for t in tallies] == [
+        (2, Tally(2, 1), Tally(2, 2)),
+        (2, Tally(2, 1), Tally(2, 2)),
+        (1, Tally(1, 1), Tally(1, 1)),
+        (1, Tally(1, 0), Tally(1, 1)),
+    ]
+
+
+@given(st.integers(min_value=1, max_value=10**6), st.data())
+def test_R11_3_the_share_in_integers_is_the_share_as_a_quotient(members: int, data: st.DataObject) -> None:
+    volunteers = data.draw(st.integers(min_value=0, max_value=members))
+    num, den = Fraction(str(VOLUNTEER_MIN_SHARE)).as_integer_ratio()
+    assert (volunteers * den >= members * num) == (volunteers / members >= VOLUNTEER_MIN_SHARE)
 
 
 # --- the projection -------------------------------------------------------------------------------
