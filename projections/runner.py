@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from domain.application import Ledger
 from projections.rebuild import RebuildArea
-from projections.tables import metadata
+from projections.tables import create_statistics, metadata
 from projections.tables import projection_positions as P
 
 Progress = Callable[[str, int, int], None]
@@ -62,6 +62,7 @@ class ProjectionRunner:
         projection with a ``prepare(conn)`` fills what its new tables derive from its others."""
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
+            create_statistics(conn)
             known = set(conn.scalars(select(P.c.name)))
             for name in self.projections.keys() - known:
                 conn.execute(insert(P).values(name=name, position=0))

@@ -9,10 +9,13 @@ which event the ledger believed it (positions).
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Date,
     DateTime,
     Index,
@@ -22,10 +25,13 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
+from sqlalchemy.exc import DBAPIError
 
 from projections.temporal import temporal_table
 
+log = logging.getLogger(__name__)
 metadata = MetaData()
 
 projection_positions = Table(
@@ -135,6 +141,18 @@ roster_members = temporal_table(
     Column("away_since", Date, nullable=True),
     Column("in_disciplinary_period", Boolean, nullable=False),
 )
+
+GROUPING_STATISTICS: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "roster_members_groups": (
+        roster_members,
+        ("present", "left_reason", "category", "affiliation", "distribution"),
+    ),
+}
+"""Extended statistics (PostgreSQL ``CREATE STATISTICS … (ndistinct)``) on columns a report groups by
+together (issue #6, P4). The planner multiplies the distinct values of each column and takes 200 for
+a column it knows nothing of (``left_reason`` while nobody has left): it expected 81,600 groups of
+the members statistics where there were 173, sorted 92,422 rows on disk instead of hashing them, and
+the half-year report's members section took 89 ms at scale 0.1 instead of 27."""
 
 roster_life_orgs = temporal_table(
     "roster_life_orgs",
@@ -301,3 +319,28 @@ worker_offsets = Table(
     Column("offset", BigInteger, nullable=False),  # the next offset to apply, written with the rows
     Column("position", BigInteger, nullable=False),  # the last position applied from the partition
 )
+
+
+def create_statistics(conn: Connection) -> None:
+    """Create the ``GROUPING_STATISTICS`` missing from the tables' schema (PostgreSQL; ANALYZE fills
+    them). Only the tables' owner may: a process connected as another role leaves them to the set-up
+    job (``dangjian init``) and logs it."""
+    if conn.dialect.name != "postgresql":
+        return
+    present = set(
+        conn.scalars(
+            text("SELECT stxname FROM pg_statistic_ext WHERE stxnamespace = current_schema()::regnamespace")
+        )
+    )
+    for name, (table, columns) in GROUPING_STATISTICS.items():
+        if name in present:
+            continue
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    text(
+                        f'CREATE STATISTICS "{name}" (ndistinct) ON {", ".join(columns)} FROM "{table.name}"'
+                    )
+                )
+        except DBAPIError as error:
+            log.warning("statistics %s not created (%s): the set-up job creates them", name, error.orig)
