@@ -169,6 +169,7 @@ class PeriodCompliance:
 
 
 _DAY = timedelta(days=1)
+_NO_DAYS: list[date] = []  # never changed: the held days of an organisation without any
 
 
 def period_compliance(
@@ -562,28 +563,35 @@ class ActivitiesView:
         made or sorted, and its themed days read for the areas' organisations by a subquery instead of
         a list of ids sent back (R10, the monthly themed party day)."""
         start, end = year_period(year, as_of)
-        runs: list[dict[UUID, list[tuple[date, date | None]]]] = [defaultdict(list) for _ in areas.codes]
         organizations = select(O.c.subject_id, O.c.valid_from, O.c.valid_to, O.c.region_code).where(
             _during(O, start, end, known), O.c.dissolved.is_(False), *areas.condition(O.c.region_code)
         )
-        rows = conn.execute(organizations.order_by(O.c.valid_from))
-        for subject, valid_from, valid_to, region_code in rows:
-            for i in areas.of(region_code):  # row by row: an organisation that moved counts where it was
-                runs[i][subject].append((valid_from, valid_to))
+        runs: dict[UUID, list[tuple[date, date | None, tuple[int, ...]]]] = defaultdict(list)
+        for subject, valid_from, valid_to, region_code in conn.execute(
+            organizations.order_by(O.c.valid_from)
+        ):
+            runs[subject].append((valid_from, valid_to, areas.of(region_code)))
         held = _themed_days_held(
             conn, start, end, known, A.c.org_id.in_(organizations.with_only_columns(O.c.subject_id))
         )
-        compliant: dict[tuple[UUID, tuple[tuple[date, date | None], ...]], bool] = {}
-        themed = []
-        for area in runs:
-            tally = Tally(len(area))
-            for org, org_runs in area.items():
-                key = (org, tuple(org_runs))
-                met = compliant.get(key)
-                if met is None:
-                    met = compliant[key] = period_compliance(year, end, org_runs, held.get(org, [])).compliant
-                tally.compliant += met
-            themed.append(tally)
+        themed = [Tally() for _ in areas.codes]
+        for org, org_runs in runs.items():
+            days = held.get(org, _NO_DAYS)
+            if len(org_runs) == 1:  # most organisations: one row in the period, in the same areas
+                valid_from, valid_to, indices = org_runs[0]
+                met = period_compliance(year, end, [(valid_from, valid_to)], days).compliant
+                for i in indices:
+                    themed[i].total += 1
+                    themed[i].compliant += met
+                continue
+            worked: dict[tuple[tuple[date, date | None], ...], bool] = {}
+            for i in sorted({i for *_, indices in org_runs for i in indices}):
+                # row by row: an organisation that moved counts in each area for the runs it had there
+                area_runs = tuple((f, t) for f, t, indices in org_runs if i in indices)
+                if area_runs not in worked:
+                    worked[area_runs] = period_compliance(year, end, list(area_runs), days).compliant
+                themed[i].total += 1
+                themed[i].compliant += worked[area_runs]
         pairings = self._pairings_by_area(conn, year, start, end, known, areas)
         return [
             ComplianceTallies(

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from domain.envelope import CommandContext
 from domain.targets import VOLUNTEER_MIN_SHARE
@@ -21,12 +21,14 @@ from infra.store import Container
 from projections.activities import (
     ActivitiesProjection,
     ActivitiesView,
+    ComplianceTallies,
     Tally,
     VolunteerTallies,
     period_compliance,
 )
 from projections.coverage import Areas
 from projections.tables import activities_participants as P
+from projections.tables import coverage_organizations as O
 from projections.temporal import ALL_KNOWN
 from tests import factories as f
 from tests.conftest import TODAY
@@ -308,6 +310,39 @@ def test_R10_period_compliance_equals_reading_the_year_day_by_day(
     result = period_compliance(year, end, runs, held, quarterly)
     expected = _period_compliance_by_day(year, end, runs, held, quarterly)
     assert (result.due, result.held, result.missed, result.pending) == expected
+
+
+def test_R10_themed_day_tallies_take_an_organisations_rows_area_by_area(
+    container: Container, ctx: CommandContext
+) -> None:
+    """The report's counted themed days (``compliance_tallies_by_area``) count each organisation in
+    the areas of its rows, each area with the months of the rows it holds, as the lists do. No event
+    moves an organisation today (its rows in a year share one region code), so the read rows are
+    edited here: the market's row closed on 1 April and continued in 330411 from then on."""
+    w = world(container, ctx)
+    for day in (date(2025, 1, 20), date(2025, 2, 20), date(2025, 3, 20), date(2025, 5, 20)):
+        hold(container, ctx, w.market, day, ActivityType.THEMED_PARTY_DAY, [w.local])
+    container.runner.catch_up()
+    known = container.runner.head()
+    moved_on = date(2025, 4, 1)
+    with container.engine.begin() as conn:
+        row = conn.execute(select(O).where(O.c.subject_id == w.market, O.c.known_to.is_(None))).one()
+        conn.execute(update(O).where(O.c.row_id == row.row_id).values(valid_to=moved_on))
+        later = {**row._asdict(), "valid_from": moved_on, "region_code": "330411"}
+        del later["row_id"]
+        conn.execute(insert(O).values(**later))
+    areas = Areas(["330000", "330400", "330402", "330411"])
+    with container.engine.connect() as conn:
+        for as_of in (date(2025, 3, 31), date(2025, 5, 31), date(2025, 6, 30)):
+            lists = view.compliance_by_area(conn, areas, year=2025, as_of=as_of, known=known)
+            tallies = view.compliance_tallies_by_area(conn, areas, year=2025, as_of=as_of, known=known)
+            assert tallies == [ComplianceTallies.of(report) for report in lists], as_of
+            market = [[t.months for t in report.themed_days if t.org_id == w.market] for report in lists]
+            if as_of >= moved_on:  # in both counties' areas, each with its own months
+                assert market[2][0].held == [1, 2, 3] and market[3][0].held == [5]
+                assert not market[2][0].missed
+                assert market[3][0].missed == ([4] if as_of.month == 5 else [4, 6])
+    assert [t.themed_days.total for t in tallies] == [4, 4, 3, 2]  # the market in 330402 and in 330411
 
 
 # --- volunteers (R11.3) ---------------------------------------------------------------------------
