@@ -153,22 +153,15 @@ def _members_by_area(
     return stats if organizations else [_members_summary(s) for s in stats]
 
 
-def _compliance_by_area(
-    conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool
-) -> list[Any]:
-    view, year = ActivitiesView(), as_of.year
-    if organizations:
-        return view.compliance_by_area(conn, areas, year=year, as_of=as_of, known=known)
-    return view.compliance_tallies_by_area(conn, areas, year=year, as_of=as_of, known=known)
+def _listed_or_counted(listed: Callable[..., list[Any]], counted: Callable[..., list[Any]]) -> AreaSection:
+    """An ``ActivitiesView`` section for all areas: its lists of organisations when asked for them,
+    else its tallies, counted without making the lists (R3: statistics; issue #6, P4)."""
 
+    def section(conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool) -> list[Any]:
+        by_area = listed if organizations else counted
+        return by_area(ActivitiesView(), conn, areas, year=as_of.year, as_of=as_of, known=known)
 
-def _volunteers_by_area(
-    conn: Connection, areas: Areas, as_of: date, known: int, organizations: bool
-) -> list[Any]:
-    view, year = ActivitiesView(), as_of.year
-    if organizations:
-        return view.volunteers_by_area(conn, areas, year=year, as_of=as_of, known=known)
-    return view.volunteer_tallies_by_area(conn, areas, year=year, as_of=as_of, known=known)
+    return section
 
 
 AREA_SECTIONS: dict[str, AreaSection] = {
@@ -186,8 +179,12 @@ AREA_SECTIONS: dict[str, AreaSection] = {
     "training": lambda conn, areas, as_of, known, _: ActivitiesView().training_by_area(
         conn, areas, year=as_of.year, as_of=as_of, known=known
     ),
-    "compliance": _compliance_by_area,
-    "volunteers": _volunteers_by_area,
+    "compliance": _listed_or_counted(
+        ActivitiesView.compliance_by_area, ActivitiesView.compliance_tallies_by_area
+    ),
+    "volunteers": _listed_or_counted(
+        ActivitiesView.volunteers_by_area, ActivitiesView.volunteer_tallies_by_area
+    ),
 }
 """``SECTIONS`` for all the areas of a report at once (issue #6, P4): one grouped query per figure
 whatever the number of child regions, instead of about 27 queries per area."""

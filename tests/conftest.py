@@ -18,11 +18,14 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from api import tokens
 from api.main import create_app
 from domain.application import Ledger
 from domain.envelope import CommandContext
+from infra.cli import app
 from infra.settings import Settings
 from infra.store import Container, build
 
@@ -66,6 +69,33 @@ def pg_schema() -> Iterator[str]:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
             conn.execute(f"DROP SCHEMA IF EXISTS {schema}_rebuild CASCADE")
+
+
+@pytest.fixture
+def app_role(pg_schema: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A throwaway append-only role (``infra.app_role``), granted its rights by ``dangjian setup`` run as
+    the owner, dropped afterwards."""
+    role = f"dj_app_{uuid.uuid4().hex[:10]}"
+    for key, value in {
+        "DANGJIAN_DATABASE_URL": PG_URL,
+        "DANGJIAN_DATABASE_SCHEMA": pg_schema,
+        "DANGJIAN_APP_ROLE": role,
+    }.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["setup"])
+    assert result.exit_code == 0, result.output
+    assert f"role {role}" in result.output
+    try:
+        yield role
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{pg_schema}_rebuild" CASCADE')
+            conn.execute(f'DROP OWNED BY "{role}" CASCADE')
+            conn.execute(f'DROP ROLE "{role}"')
+
+
+def role_url(role: str) -> str:
+    return make_url(PG_URL).set(username=role, password=None).render_as_string(hide_password=False)
 
 
 def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:

@@ -4,50 +4,18 @@ permission error (before the append-only triggers are even reached); it may dele
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
 from domain.envelope import CommandContext
-from infra.cli import app
 from infra.personal import member_keys
 from infra.settings import Settings
 from infra.store import build, is_app_role
 from tests import factories as f
-from tests.conftest import PG_URL, TODAY, fixed_today
+from tests.conftest import TODAY, fixed_today, role_url
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def app_role(pg_schema: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A throwaway role, granted its rights by ``dangjian setup`` run as the owner."""
-    role = f"dj_app_{uuid.uuid4().hex[:10]}"
-    for key, value in {
-        "DANGJIAN_DATABASE_URL": PG_URL,
-        "DANGJIAN_DATABASE_SCHEMA": pg_schema,
-        "DANGJIAN_APP_ROLE": role,
-    }.items():
-        monkeypatch.setenv(key, value)
-    result = CliRunner().invoke(app, ["setup"])
-    assert result.exit_code == 0, result.output
-    assert f"role {role}" in result.output
-    try:
-        yield role
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{pg_schema}_rebuild" CASCADE')
-            conn.execute(f'DROP OWNED BY "{role}" CASCADE')
-            conn.execute(f'DROP ROLE "{role}"')
-
-
-def role_url(role: str) -> str:
-    return make_url(PG_URL).set(username=role, password=None).render_as_string(hide_password=False)
 
 
 @pytest.mark.parametrize(

@@ -25,10 +25,7 @@ from infra.groupcommit import GroupCommitRecorder
 from infra.settings import Settings
 from infra.store import Container, build
 from tests import factories as f
-from tests.conftest import PG_URL, fixed_today
-from tests.infra.test_app_role import app_role, role_url
-
-__all__ = ["app_role"]  # the fixture, for the restricted-role test below
+from tests.conftest import PG_URL, fixed_today, role_url
 
 pytestmark = pytest.mark.postgres
 

@@ -13,10 +13,7 @@ from sqlalchemy import text
 from infra.settings import Settings
 from infra.store import Container, build
 from projections.tables import GROUPING_STATISTICS, create_statistics
-from tests.conftest import PG_URL
-from tests.infra.test_app_role import app_role, role_url
-
-__all__ = ["app_role"]  # the fixture, used below
+from tests.conftest import PG_URL, role_url
 
 STATISTICS = "SELECT stxname FROM pg_statistic_ext WHERE stxnamespace = current_schema()::regnamespace"
 
