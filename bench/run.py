@@ -482,11 +482,16 @@ def read_paths(url: str, schema: str) -> list[str]:
 
 
 def analyze(url: str, schema: str) -> None:
-    """Planner statistics of every table, as autovacuum would have them in steady state: the tables
-    were filled a moment ago, and a plan made on empty-table estimates is not the one measured."""
+    """Every table as autovacuum (on by default) leaves it in steady state: the planner's statistics,
+    and the visibility map that lets a scan read a covering index alone (an index-only scan) instead
+    of the table's pages. The tables were filled a moment ago, and plans made on empty-table estimates,
+    or reads of pages not yet marked all-visible, are not what a running server measures. Up to round
+    9 this was ``ANALYZE`` alone (docs/BENCHMARKS.md)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'SET search_path = "{schema}"')
-        conn.execute("ANALYZE")
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)).fetchall()
+        for (table,) in tables:  # VACUUM of a whole database would visit every other schema too
+            conn.execute(f'VACUUM ANALYZE "{schema}"."{table}"')
 
 
 def load(

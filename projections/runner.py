@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from domain.application import Ledger
 from projections.rebuild import RebuildArea
-from projections.tables import create_statistics, metadata
+from projections.tables import create_indexes, create_statistics, metadata
 from projections.tables import projection_positions as P
 
 Progress = Callable[[str, int, int], None]
@@ -58,10 +58,12 @@ class ProjectionRunner:
         """The last error of each projection that stopped; cleared when it next catches up."""
 
     def setup(self) -> None:
-        """Create the read tables that do not exist yet, and each projection's checkpoint row; a
-        projection with a ``prepare(conn)`` fills what its new tables derive from its others."""
+        """Create the read tables that do not exist yet, the indexes and statistics an existing table
+        lacks, and each projection's checkpoint row; a projection with a ``prepare(conn)`` fills what
+        its new tables derive from its others."""
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
+            create_indexes(conn)
             create_statistics(conn)
             known = set(conn.scalars(select(P.c.name)))
             for name in self.projections.keys() - known:

@@ -1,0 +1,85 @@
+"""Indexes of existing read tables are brought up to date on set-up (issue #6, P4): an index declared
+after a table was made, such as the covering ``_period`` indexes the half-year report's scans read
+alone, reaches an upgraded database, and the index it replaced stops costing every write
+(``projections.tables.create_indexes``)."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+import pytest
+from sqlalchemy import Connection, text
+
+from infra.settings import Settings
+from infra.store import Container, build
+from projections.tables import RETIRED_INDEXES, create_indexes, metadata
+from tests.conftest import PG_URL, role_url
+
+NEW = "ix_activities_participants_period"
+RETIRED = "ix_activities_held_type_day"
+assert RETIRED in RETIRED_INDEXES
+
+
+def index_names(conn: Connection) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        listed = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    else:
+        listed = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    return set(conn.scalars(text(listed)))
+
+
+def as_before_the_upgrade(conn: Connection) -> None:
+    """The tables as an earlier version left them: the narrow index, not the covering one."""
+    conn.execute(text(f'DROP INDEX "{NEW}"'))
+    conn.execute(text(f'CREATE INDEX "{RETIRED}" ON activities_held (activity_type, held_on)'))
+
+
+def test_P4_setup_creates_the_indexes_an_existing_table_lacks_and_drops_the_retired(
+    container: Container,
+) -> None:
+    with container.engine.begin() as conn:
+        declared = {str(i.name) for t in metadata.sorted_tables for i in t.indexes}
+        assert declared <= index_names(conn)  # a new database has them all
+        assert not set(RETIRED_INDEXES) & index_names(conn)
+        as_before_the_upgrade(conn)
+        assert NEW not in index_names(conn) and RETIRED in index_names(conn)
+    container.runner.setup()  # what every entry point and ``dangjian setup`` run
+    with container.engine.begin() as conn:
+        present = index_names(conn)
+        assert NEW in present and RETIRED not in present
+        assert declared <= present
+        create_indexes(conn)  # again: nothing left to do
+        assert index_names(conn) == present
+        if conn.dialect.name == "postgresql":
+            definition = conn.scalar(
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND indexname = :name"
+                ),
+                {"name": NEW},
+            )
+            included = "INCLUDE (member_id, valid_from, valid_to, known_from, known_to)"
+            assert f"(activity_type, held_on) {included}" in (definition or "")
+
+
+@pytest.mark.postgres
+def test_P4_a_process_that_may_not_change_indexes_starts_and_says_so(
+    pg_schema: str, app_role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:  # as the owner
+        conn.execute(f'SET search_path = "{pg_schema}"')
+        conn.execute(f'DROP INDEX "{NEW}"')
+        conn.execute(f'CREATE INDEX "{RETIRED}" ON activities_held (activity_type, held_on)')
+    settings = Settings(database_url=role_url(app_role), database_schema=pg_schema, app_role=app_role)
+    with caplog.at_level(logging.WARNING, logger="projections.tables"):
+        container = build(settings)
+    try:
+        with container.engine.connect() as conn:
+            present = index_names(conn)
+        assert NEW not in present and RETIRED in present  # left as they were
+        assert f"index {NEW} not brought up to date" in caplog.text
+        assert f"index {RETIRED} not brought up to date" in caplog.text
+        container.runner.catch_up()  # and works
+    finally:
+        container.close()
