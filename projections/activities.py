@@ -210,6 +210,26 @@ def period_compliance(
     return result
 
 
+OneRun = tuple[date, date | None, frozenset[int]]
+
+
+def one_run_key(year: int, run_from: date, run_to: date | None, held_days: Iterable[date]) -> OneRun:
+    """What ``period_compliance(year, end, [(run_from, run_to)], held_days)`` depends on, besides
+    ``year`` and ``end``: the run clipped to the year (a run from before 1 January covers each period
+    from its first day, one to after 31 December to its last) and the months of the year with a day
+    held. Organisations with equal keys comply alike, so a report works it out once per key, not once
+    per organisation (issue #6, P4; tests/projections/test_activities.py checks the equality)."""
+    first = max(run_from, date(year, 1, 1))
+    to = None if run_to is None or run_to > date(year, 12, 31) else run_to
+    return first, to, frozenset(d.month for d in held_days if d.year == year)
+
+
+def one_run_compliant(year: int, end: date, key: OneRun) -> bool:
+    """``period_compliance(...).compliant`` of the run and held months of ``one_run_key``."""
+    first, to, months = key
+    return period_compliance(year, end, [(first, to)], [date(year, m, 1) for m in months]).compliant
+
+
 # --- reports --------------------------------------------------------------------------------------
 
 
@@ -567,19 +587,22 @@ class ActivitiesView:
             _during(O, start, end, known), O.c.dissolved.is_(False), *areas.condition(O.c.region_code)
         )
         runs: dict[UUID, list[tuple[date, date | None, tuple[int, ...]]]] = defaultdict(list)
-        for subject, valid_from, valid_to, region_code in conn.execute(
-            organizations.order_by(O.c.valid_from)
-        ):
+        rows = conn.execute(organizations.order_by(O.c.valid_from)).all()  # one fetch, not one per row
+        for subject, valid_from, valid_to, region_code in rows:
             runs[subject].append((valid_from, valid_to, areas.of(region_code)))
         held = _themed_days_held(
             conn, start, end, known, A.c.org_id.in_(organizations.with_only_columns(O.c.subject_id))
         )
         themed = [Tally() for _ in areas.codes]
+        complying: dict[OneRun, bool] = {}
         for org, org_runs in runs.items():
             days = held.get(org, _NO_DAYS)
             if len(org_runs) == 1:  # most organisations: one row in the period, in the same areas
                 valid_from, valid_to, indices = org_runs[0]
-                met = period_compliance(year, end, [(valid_from, valid_to)], days).compliant
+                key = one_run_key(year, valid_from, valid_to, days)
+                met = complying.get(key)
+                if met is None:
+                    met = complying[key] = one_run_compliant(year, end, key)
                 for i in indices:
                     themed[i].total += 1
                     themed[i].compliant += met
@@ -820,7 +843,7 @@ def _themed_days_held(
         visible(A, end, known),
         organizations,
     )
-    for org, held_on in conn.execute(days):
+    for org, held_on in conn.execute(days).all():
         held[org].append(held_on)
     return held
 

@@ -24,6 +24,8 @@ from projections.activities import (
     ComplianceTallies,
     Tally,
     VolunteerTallies,
+    one_run_compliant,
+    one_run_key,
     period_compliance,
 )
 from projections.coverage import Areas
@@ -310,6 +312,31 @@ def test_R10_period_compliance_equals_reading_the_year_day_by_day(
     result = period_compliance(year, end, runs, held, quarterly)
     expected = _period_compliance_by_day(year, end, runs, held, quarterly)
     assert (result.due, result.held, result.missed, result.pending) == expected
+
+
+@given(
+    year=st.integers(2024, 2026),
+    end=_DAYS,
+    run=st.tuples(_DAYS, st.one_of(st.none(), _DAYS)).filter(lambda r: r[1] is None or r[0] < r[1]),
+    held=st.lists(_DAYS, max_size=6),
+)
+@settings(max_examples=500, deadline=None)
+def test_R10_one_runs_compliance_depends_only_on_its_key(
+    year: int, end: date, run: tuple[date, date | None], held: list[date]
+) -> None:
+    """The report works out the themed-day compliance once per ``one_run_key`` (issue #6, P4): the
+    run clipped to the year and the months held give every period as the run and days themselves."""
+    key = one_run_key(year, *run, held)
+    first, to, months = key
+    original = period_compliance(year, end, [run], held)
+    keyed = period_compliance(year, end, [(first, to)], [date(year, m, 1) for m in months])
+    assert (keyed.due, keyed.held, keyed.missed, keyed.pending) == (
+        original.due,
+        original.held,
+        original.missed,
+        original.pending,
+    )
+    assert one_run_compliant(year, end, key) is original.compliant
 
 
 def test_R10_themed_day_tallies_take_an_organisations_rows_area_by_area(
