@@ -9,9 +9,7 @@ which event the ledger believed it (positions).
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +28,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.sql.expression import Executable
 
 from projections.temporal import temporal_table
 
@@ -349,21 +349,17 @@ def create_indexes(conn: Connection) -> None:
     else:
         listed = text("SELECT name FROM sqlite_master WHERE type = 'index'")
     present = set(conn.scalars(listed))
-    changes: list[tuple[str, Callable[[], object]]] = [
-        (str(index.name), functools.partial(index.create, conn))
+    changes: list[tuple[str, Executable]] = [
+        (str(index.name), CreateIndex(index, if_not_exists=True))  # two processes may start at once
         for table in metadata.sorted_tables
         for index in sorted(table.indexes, key=lambda i: str(i.name))
         if index.name not in present
     ]
-    changes += [
-        (name, functools.partial(conn.execute, text(f'DROP INDEX "{name}"')))
-        for name in RETIRED_INDEXES
-        if name in present
-    ]
+    changes += [(name, text(f'DROP INDEX IF EXISTS "{name}"')) for name in RETIRED_INDEXES if name in present]
     for name, change in changes:
         try:
             with conn.begin_nested():
-                change()
+                conn.execute(change)
         except DBAPIError as error:
             log.warning("index %s not brought up to date (%s): the set-up job does it", name, error.orig)
 
