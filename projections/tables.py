@@ -339,16 +339,21 @@ RETIRED_INDEXES = ("ix_activities_held_type_day", "ix_activities_participants_ty
 their rows' columns): dropped on set-up, so every row written does not keep them up to date."""
 
 
+def index_names(conn: Connection) -> set[str]:
+    """The names of the indexes in the tables' schema (PostgreSQL) or database (SQLite)."""
+    if conn.dialect.name == "postgresql":
+        listed = text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    else:
+        listed = text("SELECT name FROM sqlite_master WHERE type = 'index'")
+    return set(conn.scalars(listed))
+
+
 def create_indexes(conn: Connection) -> None:
     """Bring the indexes of existing tables up to date with ``metadata``: create those declared since
     a table was made (``metadata.create_all`` creates missing tables with their indexes, and nothing
     on a table that exists) and drop the ``RETIRED_INDEXES``. Only the tables' owner may: a process
     connected as another role leaves them to the set-up job (``dangjian setup``) and logs it."""
-    if conn.dialect.name == "postgresql":
-        listed = text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-    else:
-        listed = text("SELECT name FROM sqlite_master WHERE type = 'index'")
-    present = set(conn.scalars(listed))
+    present = index_names(conn)
     changes: list[tuple[str, Executable]] = [
         (str(index.name), CreateIndex(index, if_not_exists=True))  # two processes may start at once
         for table in metadata.sorted_tables

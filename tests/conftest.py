@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -96,6 +98,19 @@ def app_role(pg_schema: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def role_url(role: str) -> str:
     return make_url(PG_URL).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+@contextmanager
+def built_as(role: str, schema: str, caplog: pytest.LogCaptureFixture) -> Iterator[Container]:
+    """The application built (its set-up included) connected as ``role``, with the warnings of
+    ``projections.tables`` captured, closed afterwards."""
+    settings = Settings(database_url=role_url(role), database_schema=schema, app_role=role)
+    with caplog.at_level(logging.WARNING, logger="projections.tables"):
+        container = build(settings)
+    try:
+        yield container
+    finally:
+        container.close()
 
 
 def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:

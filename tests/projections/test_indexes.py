@@ -5,34 +5,24 @@ alone, reaches an upgraded database, and the index it replaced stops costing eve
 
 from __future__ import annotations
 
-import logging
-
 import psycopg
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
-from infra.settings import Settings
-from infra.store import Container, build
-from projections.tables import RETIRED_INDEXES, create_indexes, metadata
-from tests.conftest import PG_URL, role_url
+from infra.store import Container
+from projections.tables import RETIRED_INDEXES, create_indexes, index_names, metadata
+from tests.conftest import PG_URL, built_as
 
 NEW = "ix_activities_participants_period"
 RETIRED = "ix_activities_held_type_day"
 assert RETIRED in RETIRED_INDEXES
 
 
-def index_names(conn: Connection) -> set[str]:
-    if conn.dialect.name == "postgresql":
-        listed = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
-    else:
-        listed = "SELECT name FROM sqlite_master WHERE type = 'index'"
-    return set(conn.scalars(text(listed)))
-
-
-def as_before_the_upgrade(conn: Connection) -> None:
-    """The tables as an earlier version left them: the narrow index, not the covering one."""
-    conn.execute(text(f'DROP INDEX "{NEW}"'))
-    conn.execute(text(f'CREATE INDEX "{RETIRED}" ON activities_held (activity_type, held_on)'))
+AS_BEFORE_THE_UPGRADE = (
+    f'DROP INDEX "{NEW}"',
+    f'CREATE INDEX "{RETIRED}" ON activities_held (activity_type, held_on)',
+)
+"""The tables as an earlier version left them: the narrow index, not the covering one."""
 
 
 def test_P4_setup_creates_the_indexes_an_existing_table_lacks_and_drops_the_retired(
@@ -42,7 +32,8 @@ def test_P4_setup_creates_the_indexes_an_existing_table_lacks_and_drops_the_reti
         declared = {str(i.name) for t in metadata.sorted_tables for i in t.indexes}
         assert declared <= index_names(conn)  # a new database has them all
         assert not set(RETIRED_INDEXES) & index_names(conn)
-        as_before_the_upgrade(conn)
+        for statement in AS_BEFORE_THE_UPGRADE:
+            conn.execute(text(statement))
         assert NEW not in index_names(conn) and RETIRED in index_names(conn)
     container.runner.setup()  # what every entry point and ``dangjian setup`` run
     with container.engine.begin() as conn:
@@ -69,17 +60,12 @@ def test_P4_a_process_that_may_not_change_indexes_starts_and_says_so(
 ) -> None:
     with psycopg.connect(PG_URL, autocommit=True) as conn:  # as the owner
         conn.execute(f'SET search_path = "{pg_schema}"')
-        conn.execute(f'DROP INDEX "{NEW}"')
-        conn.execute(f'CREATE INDEX "{RETIRED}" ON activities_held (activity_type, held_on)')
-    settings = Settings(database_url=role_url(app_role), database_schema=pg_schema, app_role=app_role)
-    with caplog.at_level(logging.WARNING, logger="projections.tables"):
-        container = build(settings)
-    try:
+        for statement in AS_BEFORE_THE_UPGRADE:
+            conn.execute(statement)
+    with built_as(app_role, pg_schema, caplog) as container:
         with container.engine.connect() as conn:
             present = index_names(conn)
         assert NEW not in present and RETIRED in present  # left as they were
         assert f"index {NEW} not brought up to date" in caplog.text
         assert f"index {RETIRED} not brought up to date" in caplog.text
         container.runner.catch_up()  # and works
-    finally:
-        container.close()

@@ -4,16 +4,13 @@ member on disk (``projections.tables.GROUPING_STATISTICS``)."""
 
 from __future__ import annotations
 
-import logging
-
 import psycopg
 import pytest
 from sqlalchemy import text
 
-from infra.settings import Settings
-from infra.store import Container, build
+from infra.store import Container
 from projections.tables import GROUPING_STATISTICS, create_statistics
-from tests.conftest import PG_URL, role_url
+from tests.conftest import PG_URL, built_as
 
 STATISTICS = "SELECT stxname FROM pg_statistic_ext WHERE stxnamespace = current_schema()::regnamespace"
 
@@ -43,13 +40,8 @@ def test_P4_a_process_that_may_not_create_them_starts_and_says_so(
 ) -> None:
     with psycopg.connect(PG_URL, autocommit=True) as conn:  # as the owner: as before this change
         conn.execute(f'DROP STATISTICS "{pg_schema}"."roster_members_groups"')
-    settings = Settings(database_url=role_url(app_role), database_schema=pg_schema, app_role=app_role)
-    with caplog.at_level(logging.WARNING, logger="projections.tables"):
-        container = build(settings)
-    try:
+    with built_as(app_role, pg_schema, caplog) as container:
         with container.engine.connect() as conn:
             assert "roster_members_groups" not in set(conn.scalars(text(STATISTICS)))
         assert "statistics roster_members_groups not created" in caplog.text
         container.runner.catch_up()  # and works
-    finally:
-        container.close()
