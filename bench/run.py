@@ -337,10 +337,11 @@ def queries(url: str, schema: str, seconds: float, max_count: int) -> dict[str, 
     """P4: the coverage report and the half-year report for the province, as of the cut-off.
 
     Measured with the process's heap frozen as ``dangjian serve`` freezes its start-up heap
-    (``infra.cli._settle_heap``): a full collection then walks only what the queries make, not the
+    (``infra.cli.settle_heap``, called here): a full collection then walks only what the queries make, not the
     harness's own objects (the generator ran in this process). The report is also timed before the
     freeze, the way P4 was measured up to round 9 (the "collector's share" row)."""
     from bench.generate import AS_OF
+    from infra.cli import settle_heap
     from infra.store import build
     from projections.coverage import CoverageView
     from projections.report import half_year_report
@@ -356,8 +357,7 @@ def queries(url: str, schema: str, seconds: float, max_count: int) -> dict[str, 
                 unfrozen_p95, _ = query_p95(
                     lambda: half_year_report(conn, PROVINCE, AS_OF, known), seconds, max_count
                 )
-                gc.collect()
-                gc.freeze()
+                settle_heap()
                 try:
                     coverage_p95, coverage_n = query_p95(
                         lambda: view.report(conn, as_of=AS_OF, known=known, region=PROVINCE),

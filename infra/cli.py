@@ -127,7 +127,7 @@ def serve(
         return
     try:
         api = create_app(container.parts(inline=settings.projections == "inline"))
-        _settle_heap()
+        settle_heap()
         uvicorn.run(api, **address)  # type: ignore[arg-type]
     finally:
         container.close()
@@ -140,7 +140,7 @@ def worker_app() -> Any:
     settings = Settings()
     container = build(settings, setup=False)  # ``serve`` set the store up before starting the processes
     api = create_app(container.parts(inline=settings.projections == "inline"))
-    _settle_heap()
+    settle_heap()
     return api
 
 
@@ -169,7 +169,7 @@ def project(
     container = build()
     try:
         _catch_up(container)
-        _settle_heap()
+        settle_heap()
         while not once:
             container.runner.catch_up()
             time.sleep(interval)
@@ -490,7 +490,7 @@ def _kafka_servers(settings: Settings) -> str:
     return settings.kafka_bootstrap_servers
 
 
-def _settle_heap() -> None:
+def settle_heap() -> None:
     """Before a long-running loop: collect, then move every object start-up made (modules, the
     container, the clients) into the collector's permanent generation, so a full collection scans
     only what the loop keeps (issue #6, P6: a worker's full collections took up to 179 ms, the relay's
@@ -530,7 +530,7 @@ def relay(
             settings.kafka_partitions,
             ack_timeout=ack_timeout,
         )
-        _settle_heap()
+        settle_heap()
         try:
             published = publisher.catch_up()
             console.print(f"relay: {published} events read, position {publisher.position()}")
@@ -603,7 +603,7 @@ def work(
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=max(100, min(3000, session_timeout_ms // 3)),
         )
-        _settle_heap()
+        settle_heap()
         try:
             applied = worker.run(None if once else _stop_on_signals(), once=once)
             console.print(f"work: {applied} events applied, checkpoints at {worker.advance_checkpoints()}")
