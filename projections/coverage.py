@@ -160,6 +160,10 @@ class CoverageProjection(TemporalProjection):
                         "distribution": aggregate.distribution,
                         "is_business_owner": aggregate.is_business_owner,
                         "present": not getattr(aggregate, "has_left", False),
+                        "left_reason": aggregate.left_reason,
+                        "business_suspended": aggregate.business_suspended,
+                        "away": aggregate.away_since is not None,
+                        "in_disciplinary_period": aggregate.in_disciplinary_period,
                     }
                 ]
             }
@@ -336,21 +340,15 @@ class CoverageView:
         reports = [CoverageReport(total=CoverageFigures()) for _ in areas.codes]
         prefixes = [p or "" for p in areas.prefixes]  # "": no region filter, every province
         if all(len(p) in (0, *counts.DEPTHS) for p in prefixes) and self._counted(conn, known):
-            at: dict[str, list[int]] = {}  # each area at its own prefix's counts, exactly
-            for i, p in enumerate(prefixes):
-                at.setdefault(p, []).append(i)
-            for depth in sorted({len(p) or 2 for p in prefixes}):
-                codes = None if "" in at and depth == 2 else [p for p in at if len(p) == depth]
-                unfiltered = at.get("", []) if depth == 2 else []  # every province's figure counts there
-                for code, kind, bucket, n in counts.sums(conn, counts.ENTITIES, as_of, depth, codes=codes):
-                    for i in at.get(code, []) + unfiltered:
-                        _add(reports[i].total, bucket, n)
-                        _add(reports[i].groups.setdefault(kind, CoverageFigures()), bucket, n)
-                for code, category, affiliation, n in counts.sums(
-                    conn, counts.MEMBERS, as_of, depth, codes=codes
-                ):
-                    for i in at.get(code, []) + unfiltered:
-                        _add_members(reports[i], category, affiliation, n)
+            for indices, kind, bucket, n in counts.sums_by_area(conn, counts.ENTITIES, as_of, prefixes):
+                for i in indices:
+                    _add(reports[i].total, bucket, n)
+                    _add(reports[i].groups.setdefault(kind, CoverageFigures()), bucket, n)
+            for indices, category, affiliation, n in counts.sums_by_area(
+                conn, counts.MEMBERS, as_of, prefixes
+            ):
+                for i in indices:
+                    _add_members(reports[i], category, affiliation, n)
             return reports
         reached = _reached(as_of, known)
         query = (

@@ -4,7 +4,11 @@ believes now, read from a few rows per key instead of every entity and member.
 ``coverage_counts`` holds, per key, the signed change on each day of how many entities (family
 ``E``: region code, kind, R13.1 bucket) or members (family ``M``: the home organisation's region
 code, category, affiliation; R13.6) are counted: +1 on the day a counted span starts, -1 on the day
-it ends (``valid_to``, exclusive). Each change is stored three times, on its day (``D``), its month
+it ends (``valid_to``, exclusive). Family ``S`` keeps what the members statistics (R3, the half-year
+report's members section) count besides category and affiliation, for the same members in the same
+region: ``a`` the value and ``b`` the statistic: ``distribution``, ``flag`` (the business owners and the
+members whose business is suspended, who are away or in a disciplinary period, R5.2, R5.3) and
+``left`` (the leavers by reason, R13.6). Each change is stored three times, on its day (``D``), its month
 (``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a date is the sum
 of the years before it, the months before it in its year and the days up to it in its month: at
 most 5 + 11 + 31 rows per key whatever the length of the history. Each change is also rolled up from
@@ -60,7 +64,7 @@ from projections.tables import coverage_organizations as O
 from projections.tables import coverage_work as W
 from projections.temporal import ALL_KNOWN, among_chunks, qualified
 
-ENTITIES, MEMBERS = "E", "M"
+ENTITIES, MEMBERS, STATISTICS = "E", "M", "S"
 ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
 LOCK = 0x64616E676A69616E  # "dangjian": the advisory lock of the coverage handler's transactions
 
@@ -121,8 +125,9 @@ def apply(
         m_rows = _rows(conn, M, M.c.subject_id, members, touched(M))
         homes = {row.home_org_id for row in m_rows}
         o_rows = _rows(conn, O, O.c.subject_id, homes, touched(O)) if homes else []
-        _count(changes, MEMBERS, _member_spans(m_rows, o_rows, before), -1)
-        _count(changes, MEMBERS, _member_spans(m_rows, o_rows, _now), +1)
+        for family, spans in MEMBER_FAMILIES:
+            _count(changes, family, spans(m_rows, o_rows, before), -1)
+            _count(changes, family, spans(m_rows, o_rows, _now), +1)
     _write(conn, changes)
 
 
@@ -145,7 +150,8 @@ def fill(conn: Connection) -> bool:
     e_rows, w_rows = list(conn.execute(believed(E))), list(conn.execute(believed(W)))
     _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
     m_rows, o_rows = list(conn.execute(believed(M))), list(conn.execute(believed(O)))
-    _count(changes, MEMBERS, _member_spans(m_rows, o_rows, _now), +1)
+    for family, spans in MEMBER_FAMILIES:
+        _count(changes, family, spans(m_rows, o_rows, _now), +1)
     _write(conn, changes)
     return True
 
@@ -207,6 +213,22 @@ def sums(
     return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query)]
 
 
+def sums_by_area(
+    conn: Connection, family: str, as_of: date, prefixes: Sequence[str]
+) -> Iterator[tuple[list[int], str, str, int]]:
+    """(the indices of the areas it counts in, a, b, count) of a family as of a date, believed now, for
+    areas given by their region prefixes (each of a length in ``DEPTHS``, or "": every province), each
+    read at its own prefix exactly: one query per depth whatever the number of areas (issue #6, P4)."""
+    at: dict[str, list[int]] = {}
+    for i, prefix in enumerate(prefixes):
+        at.setdefault(prefix, []).append(i)
+    for depth in sorted({len(p) or 2 for p in prefixes}):
+        codes = None if "" in at and depth == 2 else [p for p in at if len(p) == depth]
+        unfiltered = at.get("", []) if depth == 2 else []  # every province's figure counts there
+        for code, a, b, n in sums(conn, family, as_of, depth, codes=codes):
+            yield at.get(code, []) + unfiltered, a, b, n
+
+
 def _now(row: Any) -> bool:
     """Believed now: the state after a batch, and every row ``fill`` reads."""
     return row.known_to is None
@@ -246,21 +268,54 @@ def _entity_spans(e_rows: Iterable[Any], w_rows: Iterable[Any], believed: Believ
             yield (row.region_code, row.kind, bucket), start, None if stop == date.max else stop
 
 
-def _member_spans(m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
-    """R13.6: each present member's days, in its home organisation's region on each day."""
+def _member_days(
+    m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed
+) -> Iterator[tuple[Any, str, date, date | None]]:
+    """R13.6: each member row's days on which its home organisation has a row, with that row's region
+    code: (member row, region code, start, stop), present members and leavers alike."""
     homes: defaultdict[UUID, list[Any]] = defaultdict(list)
     for row in o_rows:
         if believed(row):
             homes[row.subject_id].append(row)
     for row in m_rows:
-        if not row.present or not believed(row):
+        if not believed(row):
             continue
         for org in homes.get(row.home_org_id, ()):
             start = max(row.valid_from, org.valid_from)
             stop = min(row.valid_to or date.max, org.valid_to or date.max)
             if start < stop:
-                key = (org.region_code, row.category, row.affiliation)
-                yield key, start, None if stop == date.max else stop
+                yield row, org.region_code, start, None if stop == date.max else stop
+
+
+def _member_spans(m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
+    """R13.6: each present member's days, by category and affiliation, in its home organisation's
+    region on each day."""
+    for row, region, start, stop in _member_days(m_rows, o_rows, believed):
+        if row.present:
+            yield (region, row.category, row.affiliation), start, stop
+
+
+FLAGS = ("is_business_owner", "business_suspended", "in_disciplinary_period", "away")
+"""The members statistics' flags (R5.2, R5.3), counted among the present members where true."""
+DISTRIBUTION, FLAG, LEFT = "distribution", "flag", "left"
+"""The statistics of family ``S``, in column ``b``; the value (or flag's name) is in ``a``."""
+
+
+def _statistic_spans(m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
+    """What the members statistics count besides category and affiliation (family ``M`` has those):
+    each present member's days by distribution and by each flag that is true, each leaver's days by
+    reason (R13.6), in the home organisation's region on each day."""
+    for row, region, start, stop in _member_days(m_rows, o_rows, believed):
+        if not row.present:
+            yield (region, row.left_reason or "", LEFT), start, stop
+            continue
+        yield (region, row.distribution, DISTRIBUTION), start, stop
+        for flag in FLAGS:
+            if getattr(row, flag):
+                yield (region, flag, FLAG), start, stop
+
+
+MEMBER_FAMILIES = ((MEMBERS, _member_spans), (STATISTICS, _statistic_spans))
 
 
 def _split(start: date, end: date, covers: Iterable[tuple[date, date]]) -> Iterator[tuple[date, date, bool]]:

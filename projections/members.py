@@ -42,6 +42,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.member import AWAY_EXCLUDES_AFTER_MONTHS, Member, add_months
 from domain.personal import ERASED, erasures
 from domain.values import region_prefix
+from projections import coverage_counts
 from projections.coverage import Areas
 from projections.tables import coverage_organizations as O
 from projections.tables import roster_life_orgs as L
@@ -167,8 +168,24 @@ class MemberStatistics:
     """Members who had left by the date asked about, by reason (R13.6); not in ``total``."""
 
 
+_FLAG_FIGURES = {
+    "is_business_owner": "business_owners",
+    "business_suspended": "business_suspended",
+    "in_disciplinary_period": "in_disciplinary_period",
+    "away": "away",
+}
+"""``MemberStatistics``' figure for each flag the counts keep (``coverage_counts.FLAGS``)."""
+
+
 class MembersView:
-    """Queries over the roster tables."""
+    """Queries over the roster tables. The members statistics without the count per home organisation,
+    for regions at a province's, city's or county's prefix, as known at a settled position, are read
+    from the pre-aggregated counts with ``counts=True`` (``projections.coverage_counts``, families
+    ``M`` and ``S``: the coverage projection sees the same member states and home organisations);
+    else, and with ``counts=False``, from the rows."""
+
+    def __init__(self, counts: bool = True) -> None:
+        self.counts = counts
 
     def page(
         self,
@@ -330,6 +347,13 @@ class MembersView:
         """``statistics(region=code)`` for every code of ``areas`` at once (issue #6, P4): the counts by
         category, affiliation, distribution and flag, and the leavers by reason, in one query grouped
         by the home organisation's region code (R13.6), and the counts by home organisation in one."""
+        if (
+            not organizations
+            and self.counts
+            and all(p is not None and len(p) in coverage_counts.DEPTHS for p in areas.prefixes)
+            and coverage_counts.settled(conn, known)
+        ):
+            return self._statistics_from_counts(conn, areas, as_of)
         joined = self._joined(as_of, known)
         base = [visible(M, as_of, known), *areas.condition(O.c.region_code)]
         keys = (
@@ -389,6 +413,37 @@ class MembersView:
                 counted[i].append(OrganizationCount(row.home_org_id, row.name, row.region_code, row.n))
         for stats, listed in zip(result, counted, strict=True):
             stats.by_home_organization = sorted(listed, key=lambda c: (-c.members, c.name or "", c.org_id))
+        return result
+
+    @staticmethod
+    def _statistics_from_counts(conn: Connection, areas: Areas, as_of: date) -> list[MemberStatistics]:
+        """``statistics_by_area(organizations=False)`` from the pre-aggregated counts: a few rows per
+        key and area whatever the number of members (issue #6, P4), the same figures as from the rows
+        (tests/projections/test_coverage_counts.py)."""
+        result = [MemberStatistics() for _ in areas.codes]
+        prefixes = [str(p) for p in areas.prefixes]
+        for indices, category, affiliation, n in coverage_counts.sums_by_area(
+            conn, coverage_counts.MEMBERS, as_of, prefixes
+        ):
+            for i in indices:
+                stats = result[i]
+                stats.by_category[category] = stats.by_category.get(category, 0) + n
+                stats.by_affiliation[affiliation] = stats.by_affiliation.get(affiliation, 0) + n
+                stats.total += n
+        for indices, value, statistic, n in coverage_counts.sums_by_area(
+            conn, coverage_counts.STATISTICS, as_of, prefixes
+        ):
+            for i in indices:
+                stats = result[i]
+                if statistic == coverage_counts.DISTRIBUTION:
+                    stats.by_distribution[value] = stats.by_distribution.get(value, 0) + n
+                elif statistic == coverage_counts.LEFT:
+                    stats.left_by_reason[value] = stats.left_by_reason.get(value, 0) + n
+                elif statistic == coverage_counts.FLAG:
+                    figure = _FLAG_FIGURES[value]
+                    setattr(stats, figure, getattr(stats, figure) + n)
+        for stats in result:
+            stats.not_business_owners = stats.total - stats.business_owners
         return result
 
     @staticmethod

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, Table, text
 
-from projections.tables import metadata
+from projections.tables import metadata, missing_columns
 from projections.tables import projection_positions as P
 
 
@@ -39,7 +39,9 @@ class RebuildArea:
         with self.engine.begin() as conn:
             if self.create_schema:
                 conn.execute(text(self.create_schema))
-            if restart:
+            schema = self.area.strip('"')
+            if restart or any(missing_columns(conn, table, schema) for table in tables):
+                # a rebuild begun by a version whose tables had another shape starts over
                 metadata.drop_all(conn, tables=[*tables, P])
             metadata.create_all(conn, tables=[*tables, P])
             for table in tables:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from domain.application import Ledger
 from projections.rebuild import RebuildArea
-from projections.tables import create_indexes, create_statistics, metadata
+from projections.tables import create_indexes, create_statistics, metadata, remake_reshaped
 from projections.tables import projection_positions as P
 
 Progress = Callable[[str, int, int], None]
@@ -60,9 +60,13 @@ class ProjectionRunner:
     def setup(self) -> None:
         """Create the read tables that do not exist yet, the indexes and statistics an existing table
         lacks, and each projection's checkpoint row; a projection with a ``prepare(conn)`` fills what
-        its new tables derive from its others."""
+        its new tables derive from its others. A projection whose existing tables lack a declared
+        column (an upgrade changed their shape) gets its tables made again and replays from the start
+        (``projections.tables.remake_reshaped``)."""
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
+            for projection in self.projections.values():
+                remake_reshaped(conn, projection.name, projection.tables)
             create_indexes(conn)
             create_statistics(conn)
             known = set(conn.scalars(select(P.c.name)))

@@ -10,6 +10,7 @@ which event the ledger believed it (positions).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy import (
     BigInteger,
@@ -25,7 +26,9 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    inspect,
     text,
+    update,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
@@ -85,18 +88,24 @@ coverage_members = temporal_table(
     Column("distribution", String(32), nullable=False),
     Column("is_business_owner", Boolean, nullable=False),
     Column("present", Boolean, nullable=False),
+    # what the members statistics count besides (R5.2, R5.3, R13.6), since issue #6's eleventh round
+    Column("left_reason", String(32), nullable=True),
+    Column("business_suspended", Boolean, nullable=False),
+    Column("away", Boolean, nullable=False),
+    Column("in_disciplinary_period", Boolean, nullable=False),
 )
 
 coverage_counts = Table(
     "coverage_counts",
     metadata,
-    Column("family", String(1), primary_key=True),  # "E" entities (R13.1), "M" members (R13.6)
+    # "E" entities (R13.1), "M" members (R13.6), "S" the members statistics (R3, R13.6)
+    Column("family", String(1), primary_key=True),
     Column("depth", Integer, primary_key=True),  # 2 province, 4 city, 6 county: region_code's length
     Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day
     Column("period", Date, primary_key=True),  # the first day of the year or month, or the day
     Column("region_code", String(6), primary_key=True),  # the region's prefix (region_prefix)
-    Column("a", String(32), primary_key=True),  # entity kind, or member category
-    Column("b", String(16), primary_key=True),  # R13.1 bucket, or member affiliation
+    Column("a", String(32), primary_key=True),  # entity kind, member category, or a statistic's value
+    Column("b", String(16), primary_key=True),  # R13.1 bucket, member affiliation, or the statistic
     Column("delta", BigInteger, nullable=False),
 )
 """Pre-aggregated coverage counts (``projections.coverage_counts``): the signed change, on each day,
@@ -346,6 +355,44 @@ def index_names(conn: Connection) -> set[str]:
     else:
         listed = text("SELECT name FROM sqlite_master WHERE type = 'index'")
     return set(conn.scalars(listed))
+
+
+def missing_columns(conn: Connection, table: Table, schema: str | None = None) -> list[str]:
+    """The columns ``metadata`` declares for ``table`` that its existing table (in ``schema``, else
+    the connection's own) lacks; none when the table does not exist."""
+    inspector = inspect(conn)
+    if not inspector.has_table(table.name, schema=schema):
+        return []
+    present = {column["name"] for column in inspector.get_columns(table.name, schema=schema)}
+    return [column.name for column in table.columns if column.name not in present]
+
+
+def remake_reshaped(conn: Connection, name: str, tables: Sequence[Table]) -> None:
+    """Read tables are disposable (docs/ARCHITECTURE.md, "Read-table schema changes"): when one of a
+    projection's existing tables lacks a column the code declares (an upgrade changed its shape), drop
+    and create all of the projection's tables and move its checkpoint back to 0, in one transaction,
+    so its next catch-up replays it from the first event (``dangjian rebuild NAME`` where Kafka
+    workers feed it: they refuse to start until then). Only the tables' owner may: a process
+    connected as another role leaves them to the set-up job (``dangjian setup``) and logs it."""
+    missing = {t.name: columns for t in tables if (columns := missing_columns(conn, t))}
+    if not missing:
+        return
+    try:
+        with conn.begin_nested():
+            metadata.drop_all(conn, tables=list(tables))
+            metadata.create_all(conn, tables=list(tables))
+            conn.execute(
+                update(projection_positions).where(projection_positions.c.name == name).values(position=0)
+            )
+    except DBAPIError as error:
+        log.warning(
+            "projection %s: tables lacking %s not made again (%s): the set-up job does it",
+            name,
+            missing,
+            error.orig,
+        )
+        return
+    log.warning("projection %s: tables lacking %s made again; it replays from the first event", name, missing)
 
 
 def create_indexes(conn: Connection) -> None:

@@ -19,11 +19,13 @@ from domain.envelope import CommandContext
 from infra.store import Container
 from projections import coverage_counts as counts
 from projections.coverage import Areas, CoverageView
+from projections.members import MembersView
 from projections.tables import coverage_counts as C
 from tests import factories as f
 from tests.projections.test_temporal import STEP, figures, run_history
 
 FROM_COUNTS, FROM_ROWS = CoverageView(counts=True), CoverageView(counts=False)
+MEMBERS_FROM_COUNTS, MEMBERS_FROM_ROWS = MembersView(counts=True), MembersView(counts=False)
 REGIONS = (None, "330000", "330400", "330402", "330411", "330100")
 
 
@@ -54,6 +56,12 @@ def _assert_counts_answer_as_rows(container: Container, known: int, as_of: date)
         assert by_area == [
             figures(r) for r in FROM_ROWS.report_by_area(conn, areas, as_of=as_of, known=known)
         ]
+        # the members statistics (R3, R13.6: by category, affiliation, distribution, flag, leavers)
+        regions = Areas(["330000", "330400", "330402", "330411", "330100"])
+        asked_members = {"as_of": as_of, "known": known, "organizations": False}
+        assert MEMBERS_FROM_COUNTS.statistics_by_area(conn, regions, **asked_members) == (
+            MEMBERS_FROM_ROWS.statistics_by_area(conn, regions, **asked_members)
+        ), asked_members
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

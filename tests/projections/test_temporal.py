@@ -93,6 +93,8 @@ STEP = st.one_of(
     st.tuples(st.just("transfer"), DAYS, st.integers(0, 20), st.integers(0, 20)),
     st.tuples(st.just("suspend"), DAYS, st.integers(0, 20)),
     st.tuples(st.just("leave"), DAYS, st.integers(0, 20)),
+    st.tuples(st.just("away"), DAYS, st.integers(0, 20)),
+    st.tuples(st.just("discipline"), DAYS, st.integers(0, 20)),
     st.tuples(st.just("training"), DAYS, st.integers(0, 20), st.integers(0, 20)),
     st.tuples(st.just("void"), DAYS, st.integers(0, 20)),
     st.tuples(st.just("star"), DAYS, st.integers(3, 5)),
@@ -142,6 +144,10 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 ledger.suspend_member_business(ctx, m, effective_on=day)
             elif kind == "leave" and (m := pick(members, step[2])):
                 ledger.record_member_departure(ctx, m, effective_on=day, reason="died")
+            elif kind == "away" and (m := pick(members, step[2])):
+                ledger.start_member_absence(ctx, m, effective_on=day, place="上海")
+            elif kind == "discipline" and (m := pick(members, step[2])):
+                ledger.start_disciplinary_period(ctx, m, effective_on=day, reason="警告")
             elif kind == "training":
                 activities.append(
                     ledger.hold_activity(

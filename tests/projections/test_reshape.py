@@ -1,0 +1,80 @@
+"""A read table whose shape an upgrade changed is made again on set-up and its projection replays
+(``projections.tables.remake_reshaped``; docs/ARCHITECTURE.md, "Read-table schema changes"). Issue #6's
+eleventh round added the members statistics' columns to ``coverage_members`` (R3, R5.2, R5.3, R13.6):
+a database the earlier version left must not fail on its first write, nor answer from half the rows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from domain.envelope import CommandContext
+from infra.store import Container
+from projections.report import half_year_report
+from projections.tables import coverage_members, missing_columns
+from tests import factories as f
+from tests.conftest import PG_URL, built_as
+
+AS_BEFORE_THE_UPGRADE = "ALTER TABLE coverage_members DROP COLUMN away"
+"""``coverage_members`` as the version before the members statistics' counts left it (one of the
+four columns it lacked is enough)."""
+
+
+def _history(container: Container, ctx: CommandContext) -> None:
+    ledger = container.ledger
+    org = f.establish(ledger, ctx, [], effective_on=date(2025, 1, 10))
+    member = f.register_member(ledger, ctx, [org], effective_on=date(2025, 2, 1)).id
+    f.register_member(ledger, ctx, [org], effective_on=date(2025, 3, 1))
+    ledger.start_member_absence(ctx, member, effective_on=date(2025, 4, 1), place="上海")
+    container.runner.catch_up()
+
+
+def _report(container: Container) -> list[dict[str, object]]:
+    with container.engine.connect() as conn:
+        return half_year_report(conn, "330000", date(2025, 6, 30), container.runner.head())
+
+
+def test_P4_setup_remakes_a_reshaped_projection_and_it_replays(
+    container: Container, ctx: CommandContext
+) -> None:
+    _history(container, ctx)
+    runner = container.runner
+    before, positions = _report(container), runner.positions()
+    assert before[0]["members"]["away"] == 1 and before[0]["members"]["total"] == 2
+    with container.engine.begin() as conn:
+        conn.execute(text(AS_BEFORE_THE_UPGRADE))
+        assert missing_columns(conn, coverage_members) == ["away"]
+
+    runner.setup()  # what every entry point and ``dangjian setup`` run
+    with container.engine.connect() as conn:
+        assert missing_columns(conn, coverage_members) == []
+        assert conn.scalar(text("SELECT COUNT(*) FROM coverage_members")) == 0
+    moved = runner.positions()
+    assert moved["coverage"] == 0  # replays from the first event
+    assert {n: p for n, p in moved.items() if n != "coverage"} == {
+        n: p for n, p in positions.items() if n != "coverage"
+    }  # the others keep their tables and checkpoints
+
+    runner.catch_up()
+    assert runner.positions() == positions
+    assert _report(container) == before
+    runner.setup()  # again: nothing to remake
+    assert runner.positions() == positions
+
+
+@pytest.mark.postgres
+def test_P4_a_process_that_may_not_remake_tables_leaves_them_and_says_so(
+    pg_schema: str, app_role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:  # as the owner
+        conn.execute(f'SET search_path = "{pg_schema}"')
+        conn.execute(AS_BEFORE_THE_UPGRADE)
+    with built_as(app_role, pg_schema, caplog) as container:
+        with container.engine.connect() as conn:
+            assert missing_columns(conn, coverage_members) == ["away"]  # left as it was
+        assert (
+            "projection coverage: tables lacking {'coverage_members': ['away']} not made again" in caplog.text
+        )
