@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from domain.values import XinhuoCategory
+from domain.values import Affiliation, XinhuoCategory
 
 # R11.2: target share of strongest branches (最强党支部) among branches, by end of year.
 STRONGEST_BRANCH_TARGET_SHARE: Final[dict[int, float]] = {2020: 0.20, 2021: 0.30, 2022: 0.40, 2023: 0.50}
@@ -36,3 +36,9 @@ XINHUO_TARGETS: Final[dict[str, int]] = {
 TRAINING_RATE_SUBORDINATE: Final = 1.00
 TRAINING_RATE_MOBILE: Final = 0.80
 TRAINING_MIN_SESSIONS_LOCAL: Final = 1
+TRAINING_TARGETS: Final[dict[str, tuple[float, int | None]]] = {
+    Affiliation.SUBORDINATE.value: (TRAINING_RATE_SUBORDINATE, None),
+    Affiliation.MOBILE.value: (TRAINING_RATE_MOBILE, None),
+    Affiliation.LOCAL.value: (1.0, TRAINING_MIN_SESSIONS_LOCAL),
+}
+"""R7 by affiliation: the share of members to be trained and, for 属地, the sessions each needs."""

@@ -47,7 +47,7 @@ from __future__ import annotations
 import calendar
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
@@ -60,30 +60,31 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.activity import Activity
 from domain.pairing import Pairing
 from domain.targets import (
-    TRAINING_MIN_SESSIONS_LOCAL,
-    TRAINING_RATE_MOBILE,
-    TRAINING_RATE_SUBORDINATE,
+    TRAINING_TARGETS,
     VOLUNTEER_MIN_ACTIVITIES_PER_YEAR,
     VOLUNTEER_MIN_SHARE,
 )
-from domain.values import ActivityType, Affiliation, OrgKind, PairingKind, region_prefix
+from domain.values import ActivityType, OrgKind, PairingKind, region_prefix
+from projections import coverage_counts
 from projections.coverage import Areas
 from projections.tables import activities_held as A
 from projections.tables import activities_pairings as PR
 from projections.tables import activities_participants as P
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
-from projections.temporal import ALL_KNOWN, Fold, Segment, TemporalProjection, among, visible
+from projections.temporal import ALL_KNOWN, AsLastRecorded, among, visible
 
 ATTENDEE, GUEST = "attendee", "guest"
 
 
-class ActivitiesProjection(TemporalProjection):
-    """Feeds the activity, participant and pairing tables from Activity and Pairing state."""
+class ActivitiesProjection(AsLastRecorded):
+    """Feeds the activity, participant and pairing tables from Activity and Pairing state; an
+    activity as last recorded holds from the day it was held (see the module docstring)."""
 
     name = "activities"
     tables: tuple[Table, ...] = (A, P, PR)
     aggregates = (Activity, Pairing)
+    recorded_order = (Activity.Held,)
 
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if isinstance(aggregate, Activity):
@@ -113,21 +114,6 @@ class ActivitiesProjection(TemporalProjection):
                 ]
             }
         return {}
-
-    def _fold(self, events: Sequence[Any]) -> Fold | None:
-        """An activity is folded in recorded order (``_segments``), not by effective date."""
-        if events and isinstance(events[0], Activity.Held):
-            return None
-        return super()._fold(events)
-
-    def _segments(self, events: Sequence[Any]) -> list[Segment]:
-        """An activity as last recorded holds from the day it was held (see the module docstring)."""
-        if not events or not isinstance(events[0], Activity.Held):
-            return super()._segments(events)
-        aggregate = None
-        for event in events:  # recorded order: the last correction recorded wins
-            aggregate = event.mutate(aggregate)
-        return [(events[0].effective_on, self.rows(aggregate))]
 
 
 # --- periods --------------------------------------------------------------------------------------
@@ -231,14 +217,6 @@ def one_run_compliant(year: int, end: date, key: OneRun) -> bool:
 
 
 # --- reports --------------------------------------------------------------------------------------
-
-
-TRAINING_TARGETS: dict[str, tuple[float, int | None]] = {
-    Affiliation.SUBORDINATE.value: (TRAINING_RATE_SUBORDINATE, None),
-    Affiliation.MOBILE.value: (TRAINING_RATE_MOBILE, None),
-    Affiliation.LOCAL.value: (1.0, TRAINING_MIN_SESSIONS_LOCAL),
-}
-"""R7 by affiliation: the share of members to be trained and, for 属地, the sessions each needs."""
 
 
 @dataclass
@@ -488,6 +466,33 @@ def _sessions(activity_type: ActivityType, start: date, end: date, known: int) -
     )
 
 
+def _training_from_counts(
+    conn: Connection, reports: list[TrainingReport], prefixes: list[str], end: date
+) -> None:
+    """``training_by_area`` from the pre-aggregated counts (issue #6, P4): the members present on the
+    period end by affiliation (family ``M``) and those with at least one, or the required number of,
+    training sessions since 1 January (family ``T``), the same figures as from the rows
+    (tests/projections/test_coverage_counts.py)."""
+
+    def figures(report: TrainingReport, affiliation: str) -> TrainingFigures:
+        return report.by_affiliation.setdefault(affiliation, TrainingFigures(affiliation))
+
+    for indices, _, affiliation, n in coverage_counts.sums_by_area(
+        conn, coverage_counts.MEMBERS, end, prefixes
+    ):
+        for i in indices:
+            figures(reports[i], affiliation).members += n
+    for indices, affiliation, sessions, n in coverage_counts.sums_by_area(
+        conn, coverage_counts.TRAINING, end, prefixes
+    ):
+        for i in indices:
+            f = figures(reports[i], affiliation)
+            if sessions == coverage_counts.sessions_key(1):
+                f.trained += n
+            if sessions == coverage_counts.sessions_key(f.min_sessions_each or 1):
+                f.meeting_sessions += n
+
+
 def _add_trained(report: TrainingReport, affiliation: str, sessions: int, n: int) -> None:
     """R7: ``n`` present members of ``affiliation`` with ``sessions`` training sessions each."""
     figures = report.by_affiliation.setdefault(affiliation, TrainingFigures(affiliation))
@@ -500,7 +505,13 @@ def _add_trained(report: TrainingReport, affiliation: str, sessions: int, n: int
 
 class ActivitiesView:
     """Compliance queries over the activities tables (with the coverage tables for members and
-    organisations), each for a year up to a business date, as known at a position."""
+    organisations), each for a year up to a business date, as known at a position. The training
+    figures for regions at a province's, city's or county's prefix, as known at a settled position,
+    are read from the pre-aggregated counts with ``counts=True`` (``projections.coverage_counts``,
+    families ``M`` and ``T``); else, and with ``counts=False``, from the rows."""
+
+    def __init__(self, counts: bool = True) -> None:
+        self.counts = counts
 
     def training(
         self,
@@ -530,12 +541,20 @@ class ActivitiesView:
         """``training(region=code)`` for every code of ``areas`` at once (issue #6, P4): one query,
         grouped by the home organisation's region code (R13.6), affiliation and sessions (R7)."""
         start, end = year_period(year, as_of)
-        members = _trained(
-            start, end, known, areas.condition(O.c.region_code), O.c.region_code.label("region_code")
-        )
         reports = [
             TrainingReport(year, end, {a: TrainingFigures(a) for a in TRAINING_TARGETS}) for _ in areas.codes
         ]
+        if (
+            self.counts
+            and end.year == year  # the counts' sessions are those of the year of the day asked
+            and all(p is not None and len(p) in coverage_counts.DEPTHS for p in areas.prefixes)
+            and coverage_counts.settled(conn, known)
+        ):
+            _training_from_counts(conn, reports, [str(p) for p in areas.prefixes], end)
+            return reports
+        members = _trained(
+            start, end, known, areas.condition(O.c.region_code), O.c.region_code.label("region_code")
+        )
         keys = (members.c.region_code, members.c.affiliation, members.c.sessions)
         for code, affiliation, count_sessions, n in conn.execute(select(*keys, func.count()).group_by(*keys)):
             for i in areas.of(code):

@@ -23,10 +23,11 @@ from uuid import UUID
 from sqlalchemy import Connection, Table, and_, case, exists, func, null, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.activity import Activity
 from domain.market_entity import MarketEntity
 from domain.member import Member
 from domain.organization import PartyOrganization
-from domain.values import EntityStatus, Formation, region_prefix
+from domain.values import ActivityType, EntityStatus, Formation, region_prefix
 from projections import coverage_counts as counts
 from projections.tables import (
     coverage_counts as C,
@@ -41,9 +42,12 @@ from projections.tables import (
     coverage_organizations as O,
 )
 from projections.tables import (
+    coverage_training as T,
+)
+from projections.tables import (
     coverage_work as W,
 )
-from projections.temporal import ALL_KNOWN, TemporalProjection, visible
+from projections.temporal import ALL_KNOWN, AsLastRecorded, visible
 
 
 class Areas:
@@ -86,12 +90,14 @@ class Areas:
         return indices
 
 
-class CoverageProjection(TemporalProjection):
-    """Feeds the coverage tables from MarketEntity, PartyOrganization and Member state."""
+class CoverageProjection(AsLastRecorded):
+    """Feeds the coverage tables from MarketEntity, PartyOrganization and Member state, and the
+    training participants (R7) from Activity state, for the counts (``coverage_training``)."""
 
     name = "coverage"
-    tables: tuple[Table, ...] = (E, O, W, M, C)
-    aggregates = (MarketEntity, PartyOrganization, Member)
+    tables: tuple[Table, ...] = (E, O, W, M, T, C)
+    aggregates = (MarketEntity, PartyOrganization, Member, Activity)
+    recorded_order = (Activity.Held,)
 
     def prepare(self, conn: Connection) -> None:
         """Fill the counts of a store whose coverage rows predate them (``coverage_counts.fill``)."""
@@ -100,6 +106,13 @@ class CoverageProjection(TemporalProjection):
     def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
         """The rows (``TemporalProjection``), then the pre-aggregated counts they change
         (``projections.coverage_counts``, issue #6, P4), under the counts' lock."""
+        # An activity other than a training is never a row here: its record is passed over (its
+        # later corrections are folded and give no rows; none changes an activity's type).
+        batch = [
+            (event, position)
+            for event, position in batch
+            if not isinstance(event, Activity.Held) or event.activity_type == ActivityType.TRAINING.value
+        ]
         first: dict[UUID, int] = {}
         by_kind: dict[str, set[UUID]] = {a.__name__: set() for a in self.aggregates}
         for event, position in batch:
@@ -110,8 +123,8 @@ class CoverageProjection(TemporalProjection):
         if not first:
             return
         super().handle_batch(conn, batch)
-        entities, orgs, members = (by_kind[a.__name__] for a in (MarketEntity, PartyOrganization, Member))
-        counts.apply(conn, first, entities, orgs, members)
+        entities, orgs, members, activities = (by_kind[a.__name__] for a in self.aggregates)
+        counts.apply(conn, first, entities, orgs, members, activities)
 
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if isinstance(aggregate, MarketEntity):
@@ -147,6 +160,11 @@ class CoverageProjection(TemporalProjection):
                     for entity_id in entity_ids
                 ],
             }
+        if isinstance(aggregate, Activity):
+            if aggregate.voided or aggregate.activity_type != ActivityType.TRAINING.value:
+                return {T: []}
+            participants = [*aggregate.attendee_ids, *aggregate.guest_ids]
+            return {T: [{"member_id": m, "held_on": aggregate.held_on} for m in participants]}
         if isinstance(aggregate, Member):
             home = aggregate.relationship_org_id or next(iter(aggregate.life_org_ids), None)
             if home is None:  # only while a late-dated join is not yet in effect: no home, not counted

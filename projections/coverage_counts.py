@@ -8,7 +8,11 @@ it ends (``valid_to``, exclusive). Family ``S`` keeps what the members statistic
 report's members section) count besides category and affiliation, for the same members in the same
 region: ``a`` the value and ``b`` the statistic: ``distribution``, ``flag`` (the business owners and the
 members whose business is suspended, who are away or in a disciplinary period, R5.2, R5.3) and
-``left`` (the leavers by reason, R13.6). Each change is stored three times, on its day (``D``), its month
+``left`` (the leavers by reason, R13.6). Family ``T`` counts the members present who have taken part in
+at least one training (R7) since 1 January of the day (``a`` the affiliation, ``b`` ``sessions>=1``, and
+``sessions>=k`` where an affiliation asks for k sessions each), from the training participants the
+coverage projection keeps for it (``coverage_training``); such a span ends on 1 January of the next
+year at the latest. Each change is stored three times, on its day (``D``), its month
 (``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a date is the sum
 of the years before it, the months before it in its year and the days up to it in its month: at
 most 5 + 11 + 31 rows per key whatever the length of the history. Each change is also rolled up from
@@ -21,10 +25,12 @@ The spans are those the scan of the believed coverage rows counts (``CoverageVie
   formation; without an organisation of its own, "work coverage only" on the days a believed
   guidance row (``coverage_work``, another aggregate's) names it, "uncovered" on the others;
 - a member is counted on the days its believed row is present and its home organisation has a
-  believed row, in that organisation's region (another aggregate's).
+  believed row, in that organisation's region (another aggregate's); in family ``T`` from the day of
+  its first (k-th) training of a year, a participants' row of an activity (another aggregate's).
 
 So the coverage handler, after writing a batch's rows (``apply``), works out the counted spans of
-every entity and member the batch can have changed, before and after the batch, and writes the
+every entity and member the batch can have changed (the participants of its activities, before and
+after, among them), before and after the batch, and writes the
 difference. Before and after are told apart by the rows' positions: a subject's events are applied
 in position order (one Kafka partition per aggregate, or the runner's order), so a row of a subject
 whose first event in the batch is at position ``p`` was believed before the batch when
@@ -56,15 +62,17 @@ from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, exists, 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.targets import TRAINING_TARGETS
 from domain.values import EntityStatus, Formation
 from projections.tables import coverage_counts as C
 from projections.tables import coverage_entities as E
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
+from projections.tables import coverage_training as T
 from projections.tables import coverage_work as W
 from projections.temporal import ALL_KNOWN, among_chunks, qualified
 
-ENTITIES, MEMBERS, STATISTICS = "E", "M", "S"
+ENTITIES, MEMBERS, STATISTICS, TRAINING = "E", "M", "S", "T"
 ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
 LOCK = 0x64616E676A69616E  # "dangjian": the advisory lock of the coverage handler's transactions
 
@@ -82,10 +90,16 @@ def lock(conn: Connection) -> None:
 
 
 def apply(
-    conn: Connection, first: dict[UUID, int], entities: set[UUID], orgs: set[UUID], members: set[UUID]
+    conn: Connection,
+    first: dict[UUID, int],
+    entities: set[UUID],
+    orgs: set[UUID],
+    members: set[UUID],
+    activities: Collection[UUID] = (),
 ) -> None:
     """Write the counts' changes of a batch whose rows are written: ``first`` is each subject's first
-    position in the batch; ``entities``, ``orgs`` and ``members`` the batch's subjects by aggregate."""
+    position in the batch; ``entities``, ``orgs``, ``members`` and ``activities`` the batch's subjects
+    by aggregate."""
     if not first:
         return
     lock(conn)  # from here on this transaction's reads see every recount committed before it
@@ -115,19 +129,27 @@ def apply(
         moved = _scalars(conn, select(O.c.subject_id).where(changed(O)), O.c.subject_id, orgs)
         if moved:
             members.update(_scalars(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, moved))
+    trainees: set[UUID] = set()  # the participants of its trainings, before and after (R7)
+    if activities:
+        trainees = _scalars(conn, select(T.c.member_id).where(touched(T)), T.c.subject_id, activities)
+        trainees -= members
     changes: Counter[tuple[str, Key, date]] = Counter()
     if entities:
         e_rows = _rows(conn, E, E.c.subject_id, entities, touched(E))
         w_rows = _rows(conn, W, W.c.entity_id, entities, touched(W))
         _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, before), -1)
         _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
-    if members:
-        m_rows = _rows(conn, M, M.c.subject_id, members, touched(M))
+    if members or trainees:
+        everyone = members | trainees
+        m_rows = _rows(conn, M, M.c.subject_id, everyone, touched(M))
         homes = {row.home_org_id for row in m_rows}
         o_rows = _rows(conn, O, O.c.subject_id, homes, touched(O)) if homes else []
+        t_rows = _rows(conn, T, T.c.member_id, everyone, touched(T))
+        own = [row for row in m_rows if row.subject_id in members] if trainees else m_rows
         for family, spans in MEMBER_FAMILIES:
-            _count(changes, family, spans(m_rows, o_rows, before), -1)
-            _count(changes, family, spans(m_rows, o_rows, _now), +1)
+            rows = m_rows if family == TRAINING else own  # only a trainee's training spans change
+            _count(changes, family, spans(rows, o_rows, t_rows, before), -1)
+            _count(changes, family, spans(rows, o_rows, t_rows, _now), +1)
     _write(conn, changes)
 
 
@@ -149,21 +171,22 @@ def fill(conn: Connection) -> bool:
 
     e_rows, w_rows = list(conn.execute(believed(E))), list(conn.execute(believed(W)))
     _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
-    m_rows, o_rows = list(conn.execute(believed(M))), list(conn.execute(believed(O)))
+    m_rows, o_rows, t_rows = (list(conn.execute(believed(table))) for table in (M, O, T))
     for family, spans in MEMBER_FAMILIES:
-        _count(changes, family, spans(m_rows, o_rows, _now), +1)
+        _count(changes, family, spans(m_rows, o_rows, t_rows, _now), +1)
     _write(conn, changes)
     return True
 
 
 def settled(conn: Connection, known: int) -> bool:
-    """Whether the rows visible as known at ``known`` are the believed ones: no coverage row was
-    recorded or closed after it (two probes of ``ix_<table>_known`` per table, in one statement)."""
+    """Whether the rows visible as known at ``known`` are the believed ones: no coverage row (training
+    participants included) was recorded or closed after it (two probes of ``ix_<table>_known`` per
+    table, in one statement)."""
     if known >= ALL_KNOWN:
         return True
     later = [
         exists().where(condition)
-        for table in (E, W, M, O)
+        for table in (E, W, M, O, T)
         for condition in (
             table.c.known_to > known,  # closed after it
             and_(table.c.known_to.is_(None), table.c.known_from > known),  # recorded after it, believed
@@ -287,7 +310,9 @@ def _member_days(
                 yield row, org.region_code, start, None if stop == date.max else stop
 
 
-def _member_spans(m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
+def _member_spans(
+    m_rows: Iterable[Any], o_rows: Iterable[Any], t_rows: Iterable[Any], believed: Believed
+) -> Iterator[Span]:
     """R13.6: each present member's days, by category and affiliation, in its home organisation's
     region on each day."""
     for row, region, start, stop in _member_days(m_rows, o_rows, believed):
@@ -301,7 +326,9 @@ DISTRIBUTION, FLAG, LEFT = "distribution", "flag", "left"
 """The statistics of family ``S``, in column ``b``; the value (or flag's name) is in ``a``."""
 
 
-def _statistic_spans(m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
+def _statistic_spans(
+    m_rows: Iterable[Any], o_rows: Iterable[Any], t_rows: Iterable[Any], believed: Believed
+) -> Iterator[Span]:
     """What the members statistics count besides category and affiliation (family ``M`` has those):
     each present member's days by distribution and by each flag that is true, each leaver's days by
     reason (R13.6), in the home organisation's region on each day."""
@@ -315,7 +342,42 @@ def _statistic_spans(m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Bel
                 yield (region, flag, FLAG), start, stop
 
 
-MEMBER_FAMILIES = ((MEMBERS, _member_spans), (STATISTICS, _statistic_spans))
+def sessions_key(k: int) -> str:
+    """Family ``T``'s column ``b``: at least ``k`` training sessions in the year so far."""
+    return f"sessions>={k}"
+
+
+def _training_spans(
+    m_rows: Iterable[Any], o_rows: Iterable[Any], t_rows: Iterable[Any], believed: Believed
+) -> Iterator[Span]:
+    """R7: each present member's days on which they have taken part in at least one training (and,
+    where their affiliation asks for more, in at least that many) since 1 January of that day's
+    year, by affiliation, in the home organisation's region on each day: the training figures as of
+    a date count the sessions held from 1 January up to it."""
+    held: defaultdict[UUID, defaultdict[int, list[date]]] = defaultdict(lambda: defaultdict(list))
+    for row in t_rows:
+        if believed(row):
+            held[row.member_id][row.held_on.year].append(row.held_on)
+    for row, region, start, stop in _member_days(m_rows, o_rows, believed):
+        years = held.get(row.subject_id)
+        if not row.present or not years:
+            continue
+        needed = sorted({1, TRAINING_TARGETS.get(row.affiliation, (0.0, None))[1] or 1})
+        for year, days in years.items():
+            days.sort()
+            for k in needed:
+                if len(days) < k:
+                    break
+                begin, end = max(start, days[k - 1]), min(stop or date.max, date(year + 1, 1, 1))
+                if begin < end:
+                    yield (region, row.affiliation, sessions_key(k)), begin, end
+
+
+MEMBER_FAMILIES = (
+    (MEMBERS, _member_spans),
+    (STATISTICS, _statistic_spans),
+    (TRAINING, _training_spans),
+)
 
 
 def _split(start: date, end: date, covers: Iterable[tuple[date, date]]) -> Iterator[tuple[date, date, bool]]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, inspect, select, update
 
 from domain.application import Ledger
 from projections.rebuild import RebuildArea
@@ -61,12 +61,15 @@ class ProjectionRunner:
         """Create the read tables that do not exist yet, the indexes and statistics an existing table
         lacks, and each projection's checkpoint row; a projection with a ``prepare(conn)`` fills what
         its new tables derive from its others. A projection whose existing tables lack a declared
-        column (an upgrade changed their shape) gets its tables made again and replays from the start
+        column, or that has a new table beside existing ones (an upgrade changed its shape), gets its
+        tables made again and replays from the start
         (``projections.tables.remake_reshaped``)."""
+        with self.engine.connect() as conn:
+            existed = set(inspect(conn).get_table_names())
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             for projection in self.projections.values():
-                remake_reshaped(conn, projection.name, projection.tables)
+                remake_reshaped(conn, projection.name, projection.tables, existed)
             create_indexes(conn)
             create_statistics(conn)
             known = set(conn.scalars(select(P.c.name)))

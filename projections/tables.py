@@ -10,7 +10,7 @@ which event the ledger believed it (positions).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import (
     BigInteger,
@@ -100,17 +100,27 @@ coverage_members = temporal_table(
     Column("in_disciplinary_period", Boolean, nullable=False),
 )
 
+coverage_training = temporal_table(
+    "coverage_training",
+    metadata,
+    Column("member_id", Uuid, nullable=False, index=True),
+    Column("held_on", Date, nullable=False),
+)
+"""The participants of training activities (R7) as the coverage projection sees them (one row per
+participant, as ``activities_participants`` has for every type): what its training counts
+(``coverage_counts`` family ``T``) are recounted from, beside the members' rows."""
+
 coverage_counts = Table(
     "coverage_counts",
     metadata,
-    # "E" entities (R13.1), "M" members (R13.6), "S" the members statistics (R3, R13.6)
+    # "E" entities (R13.1), "M" members (R13.6), "S" the members statistics (R3), "T" training (R7)
     Column("family", String(1), primary_key=True),
     Column("depth", Integer, primary_key=True),  # 2 province, 4 city, 6 county: region_code's length
     Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day
     Column("period", Date, primary_key=True),  # the first day of the year or month, or the day
     Column("region_code", String(6), primary_key=True),  # the region's prefix (region_prefix)
     Column("a", String(32), primary_key=True),  # entity kind, member category, or a statistic's value
-    Column("b", String(16), primary_key=True),  # R13.1 bucket, member affiliation, or the statistic
+    Column("b", String(16), primary_key=True),  # R13.1 bucket, member affiliation, statistic, sessions
     Column("delta", BigInteger, nullable=False),
 )
 """Pre-aggregated coverage counts (``projections.coverage_counts``): the signed change, on each day,
@@ -377,16 +387,27 @@ def missing_columns(conn: Connection, table: Table, schema: str | None = None) -
     return [column.name for column in table.columns if column.name not in present]
 
 
-def remake_reshaped(conn: Connection, name: str, tables: Sequence[Table]) -> None:
+def remake_reshaped(
+    conn: Connection, name: str, tables: Sequence[Table], existed: Collection[str] | None = None
+) -> None:
     """Read tables are disposable (docs/ARCHITECTURE.md, "Read-table schema changes"): when one of a
-    projection's existing tables lacks a column the code declares (an upgrade changed its shape), drop
-    and create all of the projection's tables and move its checkpoint back to 0, in one transaction,
-    so its next catch-up replays it from the first event (``dangjian rebuild NAME`` where Kafka
-    workers feed it: they refuse to start until then). Only the tables' owner may: a process
-    connected as another role leaves them to the set-up job (``dangjian setup``) and logs it."""
-    missing = {t.name: columns for t in tables if (columns := missing_columns(conn, t))}
-    if not missing:
+    projection's existing tables lacks a column the code declares, or a table of it is new beside
+    others that existed (``existed``: the tables there before set-up created the missing ones), an
+    upgrade changed its shape. Then drop and create all of the projection's tables and move its
+    checkpoint back to 0, in one transaction, so its next catch-up replays it from the first event
+    (``dangjian rebuild NAME`` where Kafka workers feed it: they refuse to start until then). Only
+    the tables' owner may: a process connected as another role leaves them to the set-up job
+    (``dangjian setup``) and logs it."""
+    changes = [
+        f"{t.name} lacks {', '.join(columns)}" for t in tables if (columns := missing_columns(conn, t))
+    ]
+    if existed is not None:
+        new = [t.name for t in tables if t.name not in existed]
+        if new and len(new) < len(tables):
+            changes += [f"{table} is new" for table in new]
+    if not changes:
         return
+    reshaped = "; ".join(changes)
     try:
         with conn.begin_nested():
             metadata.drop_all(conn, tables=list(tables))
@@ -396,13 +417,10 @@ def remake_reshaped(conn: Connection, name: str, tables: Sequence[Table]) -> Non
             )
     except DBAPIError as error:
         log.warning(
-            "projection %s: tables lacking %s not made again (%s): the set-up job does it",
-            name,
-            missing,
-            error.orig,
+            "projection %s (%s): not made again (%s): the set-up job does it", name, reshaped, error.orig
         )
         return
-    log.warning("projection %s: tables lacking %s made again; it replays from the first event", name, missing)
+    log.warning("projection %s (%s): its tables made again; it replays from the first event", name, reshaped)
 
 
 def create_indexes(conn: Connection) -> None:

@@ -310,6 +310,28 @@ class TemporalProjection:
         return Fold(events, self.rows).segments()
 
 
+class AsLastRecorded(TemporalProjection):
+    """A projection whose aggregates created by a ``recorded_order`` event (an activity: R1.3, R13.6)
+    are a fact about the day they began: the aggregate as last recorded holds from that day, a
+    correction or a void changing what the ledger believes from its position on, for every business
+    date (``projections.activities``' docstring), instead of a timeline by effective date."""
+
+    recorded_order: tuple[type, ...] = ()
+
+    def _fold(self, events: Sequence[Any]) -> Fold | None:
+        if events and isinstance(events[0], self.recorded_order):
+            return None
+        return super()._fold(events)
+
+    def _segments(self, events: Sequence[Any]) -> list[Segment]:
+        if not events or not isinstance(events[0], self.recorded_order):
+            return super()._segments(events)
+        aggregate = None
+        for event in events:  # recorded order: the last correction recorded wins
+            aggregate = event.mutate(aggregate)
+        return [(events[0].effective_on, self.rows(aggregate))]
+
+
 Rows = dict[Table, list[dict[str, Any]]]
 """An aggregate's state as rows: the attribute columns of each row, per table."""
 Segment = tuple[date, Rows]

@@ -18,14 +18,16 @@ from sqlalchemy import delete, select, text
 from domain.envelope import CommandContext
 from infra.store import Container
 from projections import coverage_counts as counts
+from projections.activities import ActivitiesView
 from projections.coverage import Areas, CoverageView
 from projections.members import MembersView
 from projections.tables import coverage_counts as C
 from tests import factories as f
-from tests.projections.test_temporal import STEP, figures, run_history
+from tests.projections.test_temporal import STEP, STEPS, figures, run_history
 
 FROM_COUNTS, FROM_ROWS = CoverageView(counts=True), CoverageView(counts=False)
 MEMBERS_FROM_COUNTS, MEMBERS_FROM_ROWS = MembersView(counts=True), MembersView(counts=False)
+TRAINING_FROM_COUNTS, TRAINING_FROM_ROWS = ActivitiesView(counts=True), ActivitiesView(counts=False)
 REGIONS = (None, "330000", "330400", "330402", "330411", "330100")
 
 
@@ -56,12 +58,23 @@ def _assert_counts_answer_as_rows(container: Container, known: int, as_of: date)
         assert by_area == [
             figures(r) for r in FROM_ROWS.report_by_area(conn, areas, as_of=as_of, known=known)
         ]
+    _assert_member_counts_answer_as_rows(container, known, as_of)
+
+
+def _assert_member_counts_answer_as_rows(container: Container, known: int, as_of: date) -> None:
+    regions = Areas(["330000", "330400", "330402", "330411", "330100"])
+    with container.engine.connect() as conn:
         # the members statistics (R3, R13.6: by category, affiliation, distribution, flag, leavers)
-        regions = Areas(["330000", "330400", "330402", "330411", "330100"])
         asked_members = {"as_of": as_of, "known": known, "organizations": False}
         assert MEMBERS_FROM_COUNTS.statistics_by_area(conn, regions, **asked_members) == (
             MEMBERS_FROM_ROWS.statistics_by_area(conn, regions, **asked_members)
         ), asked_members
+        # the training figures (R7), for the year of the day asked
+        if as_of < date.max:
+            asked_training = {"year": as_of.year, "as_of": as_of, "known": known}
+            assert TRAINING_FROM_COUNTS.training_by_area(conn, regions, **asked_training) == (
+                TRAINING_FROM_ROWS.training_by_area(conn, regions, **asked_training)
+            ), asked_training
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -86,6 +99,37 @@ def test_R13_counts_answer_as_the_rows_after_random_histories(
         conn.execute(delete(C))
     container.runner.setup()
     assert _rows(container) == kept
+
+
+MEMBER_STEP = st.one_of(
+    *(
+        STEPS[kind]
+        for kind in (
+            *("member", "member", "transfer", "leave", "away", "discipline", "suspend", "mobile"),
+            *("dissolve", "cover", "entity", "training", "training", "lecture", "lecture"),
+            *("attendance", "attendance", "void", "void"),
+        )
+    )
+)
+"""Histories of members and their activities: each step about them (members, activities and their
+corrections twice as likely), so that the members statistics and the training figures meet many
+members, and corrections and voids of trainings and of other activities."""
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(MEMBER_STEP, min_size=6, max_size=30), batch=st.integers(1, 6), pick=st.randoms())
+def test_R7_member_and_training_counts_answer_as_the_rows_after_random_histories(
+    container: Container, steps: list[tuple[Any, ...]], batch: int, pick: random.Random
+) -> None:
+    """The members statistics (R3, R13.6) and the training figures (R7: at least one session since 1
+    January) from the counts equal those from the rows, after histories of registrations, transfers,
+    leavers, absences, trainings and other activities, attendance corrections and voids."""
+    run_history(container.ledger, steps)
+    container.runner.batch_size = batch
+    container.runner.catch_up()
+    head = container.runner.head()
+    for as_of in _dates(container, pick):
+        _assert_member_counts_answer_as_rows(container, head, as_of)
 
 
 def test_R3_a_position_with_rows_recorded_after_it_is_answered_from_the_rows(

@@ -5,6 +5,7 @@ a database the earlier version left must not fail on its first write, nor answer
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import psycopg
@@ -29,6 +30,15 @@ def _history(container: Container, ctx: CommandContext) -> None:
     member = f.register_member(ledger, ctx, [org], effective_on=date(2025, 2, 1)).id
     f.register_member(ledger, ctx, [org], effective_on=date(2025, 3, 1))
     ledger.start_member_absence(ctx, member, effective_on=date(2025, 4, 1), place="上海")
+    ledger.hold_activity(
+        ctx,
+        effective_on=date(2025, 5, 6),
+        org_id=org,
+        activity_type="training",
+        topic="培训",
+        host="书记",
+        participant_ids=[member],
+    )
     container.runner.catch_up()
 
 
@@ -37,21 +47,36 @@ def _report(container: Container) -> list[dict[str, object]]:
         return half_year_report(conn, "330000", date(2025, 6, 30), container.runner.head())
 
 
+@pytest.mark.parametrize(
+    ("before_the_upgrade", "reshaped"),
+    [
+        (AS_BEFORE_THE_UPGRADE, "coverage_members lacks away"),
+        ("DROP TABLE coverage_training", "coverage_training is new"),  # the training counts' table
+    ],
+)
 def test_P4_setup_remakes_a_reshaped_projection_and_it_replays(
-    container: Container, ctx: CommandContext
+    container: Container,
+    ctx: CommandContext,
+    before_the_upgrade: str,
+    reshaped: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     _history(container, ctx)
     runner = container.runner
     before, positions = _report(container), runner.positions()
-    assert before[0]["members"]["away"] == 1 and before[0]["members"]["total"] == 2
+    members, training = before[0]["members"], before[0]["training"]
+    assert members["away"] == 1 and members["total"] == 2
+    assert training["by_affiliation"]["local"]["trained"] == 1
     with container.engine.begin() as conn:
-        conn.execute(text(AS_BEFORE_THE_UPGRADE))
-        assert missing_columns(conn, coverage_members) == ["away"]
+        conn.execute(text(before_the_upgrade))
 
-    runner.setup()  # what every entry point and ``dangjian setup`` run
+    with caplog.at_level(logging.WARNING, logger="projections.tables"):
+        runner.setup()  # what every entry point and ``dangjian setup`` run
+    assert f"projection coverage ({reshaped}): its tables made again" in caplog.text
     with container.engine.connect() as conn:
         assert missing_columns(conn, coverage_members) == []
         assert conn.scalar(text("SELECT COUNT(*) FROM coverage_members")) == 0
+        assert conn.scalar(text("SELECT COUNT(*) FROM coverage_training")) == 0
     moved = runner.positions()
     assert moved["coverage"] == 0  # replays from the first event
     assert {n: p for n, p in moved.items() if n != "coverage"} == {
@@ -75,6 +100,4 @@ def test_P4_a_process_that_may_not_remake_tables_leaves_them_and_says_so(
     with built_as(app_role, pg_schema, caplog) as container:
         with container.engine.connect() as conn:
             assert missing_columns(conn, coverage_members) == ["away"]  # left as it was
-        assert (
-            "projection coverage: tables lacking {'coverage_members': ['away']} not made again" in caplog.text
-        )
+        assert "projection coverage (coverage_members lacks away): not made again" in caplog.text

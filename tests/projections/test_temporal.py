@@ -82,24 +82,28 @@ def test_R3_a_late_entry_is_absent_from_the_report_as_known_before_it(container:
 
 DAYS = st.integers(min_value=0, max_value=600).map(lambda n: date(2024, 3, 1) + timedelta(days=n))
 REGIONS = st.sampled_from(["330402", "330411", "330102"])
-STEP = st.one_of(
-    st.tuples(st.just("entity"), DAYS, REGIONS),
-    st.tuples(st.just("cover"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("status"), DAYS, st.integers(0, 20), st.sampled_from(list(EntityStatus))),
-    st.tuples(st.just("move"), DAYS, st.integers(0, 20), REGIONS),
-    st.tuples(st.just("dissolve"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("officer"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("member"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("transfer"), DAYS, st.integers(0, 20), st.integers(0, 20)),
-    st.tuples(st.just("suspend"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("leave"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("away"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("discipline"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("training"), DAYS, st.integers(0, 20), st.integers(0, 20)),
-    st.tuples(st.just("void"), DAYS, st.integers(0, 20)),
-    st.tuples(st.just("star"), DAYS, st.integers(3, 5)),
-    st.tuples(st.just("mobile"), DAYS, st.integers(0, 20)),
-)
+STEPS = {
+    "entity": st.tuples(st.just("entity"), DAYS, REGIONS),
+    "cover": st.tuples(st.just("cover"), DAYS, st.integers(0, 20)),
+    "status": st.tuples(st.just("status"), DAYS, st.integers(0, 20), st.sampled_from(list(EntityStatus))),
+    "move": st.tuples(st.just("move"), DAYS, st.integers(0, 20), REGIONS),
+    "dissolve": st.tuples(st.just("dissolve"), DAYS, st.integers(0, 20)),
+    "officer": st.tuples(st.just("officer"), DAYS, st.integers(0, 20)),
+    "member": st.tuples(st.just("member"), DAYS, st.integers(0, 20)),
+    "transfer": st.tuples(st.just("transfer"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    "suspend": st.tuples(st.just("suspend"), DAYS, st.integers(0, 20)),
+    "leave": st.tuples(st.just("leave"), DAYS, st.integers(0, 20)),
+    "away": st.tuples(st.just("away"), DAYS, st.integers(0, 20)),
+    "discipline": st.tuples(st.just("discipline"), DAYS, st.integers(0, 20)),
+    "training": st.tuples(st.just("training"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    "void": st.tuples(st.just("void"), DAYS, st.integers(0, 20)),
+    "attendance": st.tuples(st.just("attendance"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    "lecture": st.tuples(st.just("lecture"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    "star": st.tuples(st.just("star"), DAYS, st.integers(3, 5)),
+    "mobile": st.tuples(st.just("mobile"), DAYS, st.integers(0, 20)),
+}
+"""Each kind of step of a random history (``run_history``), by name."""
+STEP = st.one_of(*STEPS.values())
 
 
 def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
@@ -157,8 +161,24 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                         activity_type="training",
                         topic="培训",
                         host="书记",
-                        participant_ids=members[step[3] % 3 :: 2],
+                        participant_ids=members[step[3] % len(members) :] if members else [],
                     ).id
+                )
+            elif kind == "lecture":  # not a training (R7): in no training figure
+                activities.append(
+                    ledger.hold_activity(
+                        ctx,
+                        effective_on=day,
+                        org_id=orgs[step[2] % 2],
+                        activity_type="party_lecture",
+                        topic="党课",
+                        host="书记",
+                        participant_ids=members[: step[3] % (len(members) + 1)],
+                    ).id
+                )
+            elif kind == "attendance" and (a := pick(activities, step[2])):
+                ledger.correct_activity_attendance(
+                    ctx, a, effective_on=day, participant_ids=members[step[3] % 4 :: 3], reason="核对"
                 )
             elif kind == "void" and (a := pick(activities, step[2])):
                 ledger.void_activity(ctx, a, effective_on=day, reason="误录")
