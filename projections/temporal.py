@@ -329,7 +329,8 @@ class AsLastRecorded(TemporalProjection):
         aggregate = None
         for event in events:  # recorded order: the last correction recorded wins
             aggregate = event.mutate(aggregate)
-        return [(events[0].effective_on, self.rows(aggregate))]
+        created: Any = events[0]  # the recorded-order event that created the aggregate
+        return [(created.effective_on, self.rows(aggregate))]
 
 
 Rows = dict[Table, list[dict[str, Any]]]
