@@ -96,6 +96,14 @@ def app_role(pg_schema: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             conn.execute(f'DROP ROLE "{role}"')
 
 
+def as_owner(schema: str, *statements: str) -> None:
+    """Run ``statements`` in ``schema`` as the tables' owner: the tables as an earlier version left them."""
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+        for statement in statements:
+            conn.execute(statement)
+
+
 def role_url(role: str) -> str:
     return make_url(PG_URL).set(username=role, password=None).render_as_string(hide_password=False)
 

@@ -5,13 +5,12 @@ alone, reaches an upgraded database, and the index it replaced stops costing eve
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
 from infra.store import Container
 from projections.tables import RETIRED_INDEXES, create_indexes, index_names, metadata
-from tests.conftest import PG_URL, built_as
+from tests.conftest import as_owner, built_as
 
 NEW = "ix_activities_participants_period"
 RETIRED = "ix_activities_held_type_day"
@@ -58,10 +57,7 @@ def test_P4_setup_creates_the_indexes_an_existing_table_lacks_and_drops_the_reti
 def test_P4_a_process_that_may_not_change_indexes_starts_and_says_so(
     pg_schema: str, app_role: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:  # as the owner
-        conn.execute(f'SET search_path = "{pg_schema}"')
-        for statement in AS_BEFORE_THE_UPGRADE:
-            conn.execute(statement)
+    as_owner(pg_schema, *AS_BEFORE_THE_UPGRADE)
     with built_as(app_role, pg_schema, caplog) as container:
         with container.engine.connect() as conn:
             present = index_names(conn)

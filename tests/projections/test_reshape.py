@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -17,7 +16,7 @@ from infra.store import Container
 from projections.report import half_year_report
 from projections.tables import coverage_members, missing_columns
 from tests import factories as f
-from tests.conftest import PG_URL, built_as
+from tests.conftest import as_owner, built_as
 
 AS_BEFORE_THE_UPGRADE = "ALTER TABLE coverage_members DROP COLUMN away"
 """``coverage_members`` as the version before the members statistics' counts left it (one of the
@@ -94,9 +93,7 @@ def test_P4_setup_remakes_a_reshaped_projection_and_it_replays(
 def test_P4_a_process_that_may_not_remake_tables_leaves_them_and_says_so(
     pg_schema: str, app_role: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:  # as the owner
-        conn.execute(f'SET search_path = "{pg_schema}"')
-        conn.execute(AS_BEFORE_THE_UPGRADE)
+    as_owner(pg_schema, AS_BEFORE_THE_UPGRADE)
     with built_as(app_role, pg_schema, caplog) as container:
         with container.engine.connect() as conn:
             assert missing_columns(conn, coverage_members) == ["away"]  # left as it was

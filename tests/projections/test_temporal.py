@@ -152,28 +152,20 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 ledger.start_member_absence(ctx, m, effective_on=day, place="上海")
             elif kind == "discipline" and (m := pick(members, step[2])):
                 ledger.start_disciplinary_period(ctx, m, effective_on=day, reason="警告")
-            elif kind == "training":
+            elif kind in ("training", "lecture"):  # a party lecture is in no training figure (R7)
+                if kind == "training":
+                    activity_type, participants = "training", members[step[3] % max(1, len(members)) :]
+                else:
+                    activity_type, participants = "party_lecture", members[: step[3] % (len(members) + 1)]
                 activities.append(
                     ledger.hold_activity(
                         ctx,
                         effective_on=day,
                         org_id=orgs[step[2] % 2],
-                        activity_type="training",
-                        topic="培训",
+                        activity_type=activity_type,
+                        topic="学习",
                         host="书记",
-                        participant_ids=members[step[3] % len(members) :] if members else [],
-                    ).id
-                )
-            elif kind == "lecture":  # not a training (R7): in no training figure
-                activities.append(
-                    ledger.hold_activity(
-                        ctx,
-                        effective_on=day,
-                        org_id=orgs[step[2] % 2],
-                        activity_type="party_lecture",
-                        topic="党课",
-                        host="书记",
-                        participant_ids=members[: step[3] % (len(members) + 1)],
+                        participant_ids=participants,
                     ).id
                 )
             elif kind == "attendance" and (a := pick(activities, step[2])):
