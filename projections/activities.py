@@ -544,13 +544,11 @@ class ActivitiesView:
         reports = [
             TrainingReport(year, end, {a: TrainingFigures(a) for a in TRAINING_TARGETS}) for _ in areas.codes
         ]
-        if (
-            self.counts
-            and end.year == year  # the counts' sessions are those of the year of the day asked
-            and all(p is not None and len(p) in coverage_counts.DEPTHS for p in areas.prefixes)
-            and coverage_counts.settled(conn, known)
-        ):
-            _training_from_counts(conn, reports, [str(p) for p in areas.prefixes], end)
+        prefixes = None
+        if self.counts and end.year == year:  # the counts' sessions are those of the day's year
+            prefixes = coverage_counts.region_prefixes(conn, areas.prefixes, known)
+        if prefixes is not None:
+            _training_from_counts(conn, reports, prefixes, end)
             return reports
         members = _trained(
             start, end, known, areas.condition(O.c.region_code), O.c.region_code.label("region_code")

@@ -236,6 +236,16 @@ def sums(
     return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query)]
 
 
+def region_prefixes(conn: Connection, areas: Sequence[str | None], known: int) -> list[str] | None:
+    """The areas' region prefixes (``Areas.prefixes``) when the counts answer them as known at
+    ``known``: each a province's, city's or county's prefix (not None, "every province": the rows count
+    members without an organisation there), and the position settled; else None: read the rows."""
+    prefixes = [p for p in areas if p is not None and len(p) in DEPTHS]
+    if len(prefixes) < len(areas) or not settled(conn, known):
+        return None
+    return prefixes
+
+
 def sums_by_area(
     conn: Connection, family: str, as_of: date, prefixes: Sequence[str]
 ) -> Iterator[tuple[list[int], str, str, int]]:
@@ -358,13 +368,15 @@ def _training_spans(
     for row in t_rows:
         if believed(row):
             held[row.member_id][row.held_on.year].append(row.held_on)
+    for by_year in held.values():
+        for days in by_year.values():
+            days.sort()
     for row, region, start, stop in _member_days(m_rows, o_rows, believed):
         years = held.get(row.subject_id)
         if not row.present or not years:
             continue
         needed = sorted({1, TRAINING_TARGETS.get(row.affiliation, (0.0, None))[1] or 1})
         for year, days in years.items():
-            days.sort()
             for k in needed:
                 if len(days) < k:
                     break

@@ -347,13 +347,11 @@ class MembersView:
         """``statistics(region=code)`` for every code of ``areas`` at once (issue #6, P4): the counts by
         category, affiliation, distribution and flag, and the leavers by reason, in one query grouped
         by the home organisation's region code (R13.6), and the counts by home organisation in one."""
-        if (
-            not organizations
-            and self.counts
-            and all(p is not None and len(p) in coverage_counts.DEPTHS for p in areas.prefixes)
-            and coverage_counts.settled(conn, known)
-        ):
-            return self._statistics_from_counts(conn, areas, as_of)
+        prefixes = None
+        if not organizations and self.counts:
+            prefixes = coverage_counts.region_prefixes(conn, areas.prefixes, known)
+        if prefixes is not None:
+            return self._statistics_from_counts(conn, len(areas), prefixes, as_of)
         joined = self._joined(as_of, known)
         base = [visible(M, as_of, known), *areas.condition(O.c.region_code)]
         keys = (
@@ -416,12 +414,13 @@ class MembersView:
         return result
 
     @staticmethod
-    def _statistics_from_counts(conn: Connection, areas: Areas, as_of: date) -> list[MemberStatistics]:
+    def _statistics_from_counts(
+        conn: Connection, n_areas: int, prefixes: list[str], as_of: date
+    ) -> list[MemberStatistics]:
         """``statistics_by_area(organizations=False)`` from the pre-aggregated counts: a few rows per
         key and area whatever the number of members (issue #6, P4), the same figures as from the rows
         (tests/projections/test_coverage_counts.py)."""
-        result = [MemberStatistics() for _ in areas.codes]
-        prefixes = [str(p) for p in areas.prefixes]
+        result = [MemberStatistics() for _ in range(n_areas)]
         for indices, category, affiliation, n in coverage_counts.sums_by_area(
             conn, coverage_counts.MEMBERS, as_of, prefixes
         ):
