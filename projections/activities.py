@@ -535,6 +535,15 @@ class ActivitiesView:
             _add_trained(report, affiliation, count_sessions, n)
         return report
 
+    def _count_prefixes(
+        self, conn: Connection, areas: Areas, year: int, end: date, known: int
+    ) -> list[str] | None:
+        """The areas' region prefixes when the counts answer them for ``year`` up to ``end`` (the
+        counts' figures of a day are those of the day's year), else None: read the rows."""
+        if self.counts and end.year == year:
+            return coverage_counts.region_prefixes(conn, areas.prefixes, known)
+        return None
+
     def training_by_area(
         self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
     ) -> list[TrainingReport]:
@@ -544,9 +553,7 @@ class ActivitiesView:
         reports = [
             TrainingReport(year, end, {a: TrainingFigures(a) for a in TRAINING_TARGETS}) for _ in areas.codes
         ]
-        prefixes = None
-        if self.counts and end.year == year:  # the counts' sessions are those of the day's year
-            prefixes = coverage_counts.region_prefixes(conn, areas.prefixes, known)
+        prefixes = self._count_prefixes(conn, areas, year, end, known)
         if prefixes is not None:
             _training_from_counts(conn, reports, prefixes, end)
             return reports
@@ -600,6 +607,23 @@ class ActivitiesView:
         made or sorted, and its themed days read for the areas' organisations by a subquery instead of
         a list of ids sent back (R10, the monthly themed party day)."""
         start, end = year_period(year, as_of)
+        prefixes = self._count_prefixes(conn, areas, year, end, known)
+        if prefixes is not None:
+            themed = _themed_tallies_from_counts(conn, len(areas), prefixes, end)
+        else:
+            themed = self._themed_tallies(conn, areas, year, start, end, known)
+        pairings = self._pairings_by_area(conn, year, start, end, known, areas)
+        return [
+            ComplianceTallies(
+                year, end, t, Tally.of(e.quarters for e in exchanges), Tally.of(v.months for v in visits)
+            )
+            for t, (exchanges, visits) in zip(themed, pairings, strict=True)
+        ]
+
+    def _themed_tallies(
+        self, conn: Connection, areas: Areas, year: int, start: date, end: date, known: int
+    ) -> list[Tally]:
+        """The themed-day tallies of ``compliance_tallies_by_area``, from the rows."""
         organizations = select(O.c.subject_id, O.c.valid_from, O.c.valid_to, O.c.region_code).where(
             _during(O, start, end, known), O.c.dissolved.is_(False), *areas.condition(O.c.region_code)
         )
@@ -632,13 +656,7 @@ class ActivitiesView:
                     worked[area_runs] = period_compliance(year, end, list(area_runs), days).compliant
                 themed[i].total += 1
                 themed[i].compliant += worked[area_runs]
-        pairings = self._pairings_by_area(conn, year, start, end, known, areas)
-        return [
-            ComplianceTallies(
-                year, end, t, Tally.of(e.quarters for e in exchanges), Tally.of(v.months for v in visits)
-            )
-            for t, (exchanges, visits) in zip(themed, pairings, strict=True)
-        ]
+        return themed
 
     def _themed_days(
         self,
@@ -764,6 +782,11 @@ class ActivitiesView:
         for any count of members below 10^15 (a quotient off 0.8 is off by 1/(5 × members) at least;
         tests/projections/test_activities.py checks up to a million)."""
         start, end = year_period(year, as_of)
+        tallies = [VolunteerTallies(year, end, 0, Tally(), Tally()) for _ in areas.codes]
+        prefixes = self._count_prefixes(conn, areas, year, end, known)
+        if prefixes is not None:
+            _volunteers_from_counts(conn, tallies, prefixes, end)
+            return tallies
         share_num, share_den = Fraction(str(VOLUNTEER_MIN_SHARE)).as_integer_ratio()
         within = areas.condition(O.c.region_code)
         v = _volunteers_query(start, end, known).where(*within).order_by(None).subquery()
@@ -775,7 +798,6 @@ class ActivitiesView:
             func.count().filter(with_members, v.c.volunteers * share_den >= v.c.members * share_num),
             func.count().filter(v.c.activities >= VOLUNTEER_MIN_ACTIVITIES_PER_YEAR),
         ).group_by(v.c.region_code)
-        tallies = [VolunteerTallies(year, end, 0, Tally(), Tally()) for _ in areas.codes]
         for code, organizations, with_any, meeting_share, meeting_activities in conn.execute(query):
             for i in areas.of(code):
                 t = tallies[i]
@@ -785,6 +807,46 @@ class ActivitiesView:
                 t.meeting_activities.total += organizations
                 t.meeting_activities.compliant += meeting_activities
         return tallies
+
+
+def _volunteers_from_counts(
+    conn: Connection, tallies: list[VolunteerTallies], prefixes: list[str], end: date
+) -> None:
+    """``volunteer_tallies_by_area`` from the pre-aggregated counts (family ``V``, R11.3): a few rows
+    per area and statistic whatever the number of organisations (issue #6, P4)."""
+    for indices, statistic, _, n in coverage_counts.sums_by_area(
+        conn, coverage_counts.VOLUNTEERS, end, prefixes
+    ):
+        for i in indices:
+            t = tallies[i]
+            if statistic == coverage_counts.ORGANIZATIONS:
+                t.organizations += n
+                t.meeting_activities.total += n
+            elif statistic == coverage_counts.WITH_MEMBERS:
+                t.meeting_share.total += n
+            elif statistic == coverage_counts.MEETING_SHARE:
+                t.meeting_share.compliant += n
+            elif statistic == coverage_counts.MEETING_ACTIVITIES:
+                t.meeting_activities.compliant += n
+
+
+def _themed_tallies_from_counts(conn: Connection, areas: int, prefixes: list[str], end: date) -> list[Tally]:
+    """The themed-day tallies of ``compliance_tallies_by_area`` from the pre-aggregated counts (family
+    ``R``, R10): the organisations counted, less those that missed a month; an organisation that holds
+    no themed party day from a year on has missed January from its last day (issue #6, P4)."""
+    themed = [Tally() for _ in range(areas)]
+    january_over = end >= date(end.year, 1, 31)
+    for indices, statistic, _, n in coverage_counts.sums_by_area(
+        conn, coverage_counts.THEMED_DAYS, end, prefixes
+    ):
+        counted = statistic == coverage_counts.COUNTED
+        missed = statistic == coverage_counts.MISSED or (
+            statistic == coverage_counts.MISSING_FROM_JANUARY and january_over
+        )
+        for i in indices:
+            themed[i].total += n if counted else 0
+            themed[i].compliant += n if counted else -n if missed else 0
+    return themed
 
 
 def _volunteers_query(start: date, end: date, known: int) -> Select[Any]:

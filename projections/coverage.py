@@ -30,6 +30,9 @@ from domain.organization import PartyOrganization
 from domain.values import ActivityType, EntityStatus, Formation, region_prefix
 from projections import coverage_counts as counts
 from projections.tables import (
+    coverage_activities as CA,
+)
+from projections.tables import (
     coverage_counts as C,
 )
 from projections.tables import (
@@ -43,6 +46,9 @@ from projections.tables import (
 )
 from projections.tables import (
     coverage_training as T,
+)
+from projections.tables import (
+    coverage_volunteers as V,
 )
 from projections.tables import (
     coverage_work as W,
@@ -90,12 +96,21 @@ class Areas:
         return indices
 
 
+COUNTED_ACTIVITIES = frozenset(
+    t.value for t in (ActivityType.TRAINING, ActivityType.VOLUNTEER_SERVICE, ActivityType.THEMED_PARTY_DAY)
+)
+"""The activity types the counts follow: trainings (R7), volunteer services (R11.3), themed party
+days (R10)."""
+
+
 class CoverageProjection(AsLastRecorded):
-    """Feeds the coverage tables from MarketEntity, PartyOrganization and Member state, and the
-    training participants (R7) from Activity state, for the counts (``coverage_training``)."""
+    """Feeds the coverage tables from MarketEntity, PartyOrganization and Member state, and from
+    Activity state, for the counts, the participants of trainings (R7, ``coverage_training``) and of
+    volunteer services (R11.3, ``coverage_volunteers``) and the volunteer services and themed party
+    days each organisation held (``coverage_activities``)."""
 
     name = "coverage"
-    tables: tuple[Table, ...] = (E, O, W, M, T, C)
+    tables: tuple[Table, ...] = (E, O, W, M, T, V, CA, C)
     aggregates = (MarketEntity, PartyOrganization, Member, Activity)
     recorded_order = (Activity.Held,)
 
@@ -106,12 +121,12 @@ class CoverageProjection(AsLastRecorded):
     def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
         """The rows (``TemporalProjection``), then the pre-aggregated counts they change
         (``projections.coverage_counts``, issue #6, P4), under the counts' lock."""
-        # An activity other than a training is never a row here: its record is passed over (its
-        # later corrections are folded and give no rows; none changes an activity's type).
+        # An activity of a type the counts do not follow is never a row here: its record is passed
+        # over (its later corrections are folded and give no rows; none changes an activity's type).
         batch = [
             (event, position)
             for event, position in batch
-            if not isinstance(event, Activity.Held) or event.activity_type == ActivityType.TRAINING.value
+            if not isinstance(event, Activity.Held) or event.activity_type in COUNTED_ACTIVITIES
         ]
         first: dict[UUID, int] = {}
         by_kind: dict[str, set[UUID]] = {a.__name__: set() for a in self.aggregates}
@@ -161,10 +176,19 @@ class CoverageProjection(AsLastRecorded):
                 ],
             }
         if isinstance(aggregate, Activity):
-            if aggregate.voided or aggregate.activity_type != ActivityType.TRAINING.value:
-                return {T: []}
-            participants = [*aggregate.attendee_ids, *aggregate.guest_ids]
-            return {T: [{"member_id": m, "held_on": aggregate.held_on} for m in participants]}
+            kind, held_on = aggregate.activity_type, aggregate.held_on
+            if aggregate.voided or kind not in COUNTED_ACTIVITIES:
+                return {T: [], V: [], CA: []}
+            participants = [
+                {"member_id": m, "held_on": held_on} for m in (*aggregate.attendee_ids, *aggregate.guest_ids)
+            ]
+            return {
+                T: participants if kind == ActivityType.TRAINING.value else [],
+                V: participants if kind == ActivityType.VOLUNTEER_SERVICE.value else [],
+                CA: []
+                if kind == ActivityType.TRAINING.value
+                else [{"org_id": aggregate.org_id, "activity_type": kind, "held_on": held_on}],
+            }
         if isinstance(aggregate, Member):
             home = aggregate.relationship_org_id or next(iter(aggregate.life_org_ids), None)
             if home is None:  # only while a late-dated join is not yet in effect: no home, not counted

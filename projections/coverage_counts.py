@@ -54,7 +54,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
@@ -62,17 +63,19 @@ from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, exists, 
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from domain.targets import TRAINING_TARGETS
-from domain.values import EntityStatus, Formation
+from domain.targets import TRAINING_TARGETS, VOLUNTEER_MIN_ACTIVITIES_PER_YEAR, VOLUNTEER_MIN_SHARE
+from domain.values import ActivityType, EntityStatus, Formation
+from projections.tables import coverage_activities as CA
 from projections.tables import coverage_counts as C
 from projections.tables import coverage_entities as E
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
 from projections.tables import coverage_training as T
+from projections.tables import coverage_volunteers as V
 from projections.tables import coverage_work as W
 from projections.temporal import ALL_KNOWN, among_chunks, qualified
 
-ENTITIES, MEMBERS, STATISTICS, TRAINING = "E", "M", "S", "T"
+ENTITIES, MEMBERS, STATISTICS, TRAINING, VOLUNTEERS, THEMED_DAYS = "E", "M", "S", "T", "V", "R"
 ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
 LOCK = 0x64616E676A69616E  # "dangjian": the advisory lock of the coverage handler's transactions
 
@@ -130,9 +133,16 @@ def apply(
         if moved:
             members.update(_scalars(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, moved))
     trainees: set[UUID] = set()  # the participants of its trainings, before and after (R7)
+    recount = set(orgs)  # the organisations whose volunteer and themed-day spans can change
     if activities:
         trainees = _scalars(conn, select(T.c.member_id).where(touched(T)), T.c.subject_id, activities)
         trainees -= members
+        # the organisations that held them, and the home organisations of their volunteers (R11.3)
+        recount |= _scalars(conn, select(CA.c.org_id).where(touched(CA)), CA.c.subject_id, activities)
+        volunteers = _scalars(conn, select(V.c.member_id).where(touched(V)), V.c.subject_id, activities)
+        if volunteers:
+            home = select(M.c.home_org_id).where(touched(M))
+            recount |= _scalars(conn, home, M.c.subject_id, volunteers - members)
     changes: Counter[tuple[str, Key, date]] = Counter()
     if entities:
         e_rows = _rows(conn, E, E.c.subject_id, entities, touched(E))
@@ -150,6 +160,15 @@ def apply(
             rows = m_rows if family == TRAINING else own  # only a trainee's training spans change
             _count(changes, family, spans(rows, o_rows, t_rows, before), -1)
             _count(changes, family, spans(rows, o_rows, t_rows, _now), +1)
+        recount.update(row.home_org_id for row in own)
+    if recount:
+        o_rows = _rows(conn, O, O.c.subject_id, recount, touched(O))
+        m_rows = _rows(conn, M, M.c.home_org_id, recount, touched(M))
+        v_rows = _rows(conn, V, V.c.member_id, {row.subject_id for row in m_rows}, touched(V))
+        a_rows = _rows(conn, CA, CA.c.org_id, recount, touched(CA))
+        for family, org_spans in ORGANIZATION_FAMILIES:
+            _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, before), -1)
+            _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, _now), +1)
     _write(conn, changes)
 
 
@@ -174,19 +193,22 @@ def fill(conn: Connection) -> bool:
     m_rows, o_rows, t_rows = (list(conn.execute(believed(table))) for table in (M, O, T))
     for family, spans in MEMBER_FAMILIES:
         _count(changes, family, spans(m_rows, o_rows, t_rows, _now), +1)
+    v_rows, a_rows = (list(conn.execute(believed(table))) for table in (V, CA))
+    for family, org_spans in ORGANIZATION_FAMILIES:
+        _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, _now), +1)
     _write(conn, changes)
     return True
 
 
 def settled(conn: Connection, known: int) -> bool:
     """Whether the rows visible as known at ``known`` are the believed ones: no coverage row (training
-    participants included) was recorded or closed after it (two probes of ``ix_<table>_known`` per
-    table, in one statement)."""
+    and volunteer participants and activities held included) was recorded or closed after it (two
+    probes of ``ix_<table>_known`` per table, in one statement)."""
     if known >= ALL_KNOWN:
         return True
     later = [
         exists().where(condition)
-        for table in (E, W, M, O, T)
+        for table in (E, W, M, O, T, V, CA)
         for condition in (
             table.c.known_to > known,  # closed after it
             and_(table.c.known_to.is_(None), table.c.known_from > known),  # recorded after it, believed
@@ -392,6 +414,217 @@ MEMBER_FAMILIES = (
 )
 
 
+# --- the organisations' families: volunteers (R11.3) and themed party days (R10) ----------------
+
+ORGANIZATIONS, WITH_MEMBERS, MEETING_SHARE, MEETING_ACTIVITIES = (
+    "organizations",
+    "with_members",
+    "meeting_share",
+    "meeting_activities",
+)
+"""Family ``V``'s statistics (column ``a``): the organisations not dissolved, those with members, those
+whose volunteers are at least 80% of their members, those that held enough volunteer services."""
+COUNTED, MISSED, MISSING_FROM_JANUARY = "counted", "missed", "missing_from_january"
+"""Family ``R``'s statistics (column ``a``): the organisations due a themed party day in the year so
+far, those that missed a month, and those that hold none from a year on (see ``_themed_day_spans``)."""
+PER_DEPTH = frozenset({THEMED_DAYS})
+"""Families whose spans are worked out for each depth's prefix, not rolled up from the county's: an
+organisation counts once in an area for all its runs there (R10's months are due per run)."""
+
+_DAY = timedelta(days=1)
+_VOLUNTEER, _THEMED = ActivityType.VOLUNTEER_SERVICE.value, ActivityType.THEMED_PARTY_DAY.value
+_SHARE = Fraction(str(VOLUNTEER_MIN_SHARE))
+
+
+def _within_year(row: Any) -> tuple[date, date] | None:
+    """The days an activity's row (or a participant's) counts in its year's figures: from the day it
+    was held (or recorded as valid, if later) to 1 January of the next year. Activity rows hold from
+    their day on, open (``AsLastRecorded``)."""
+    on = max(row.held_on, row.valid_from)
+    stop = date(row.held_on.year + 1, 1, 1)
+    return (on, stop) if on < stop else None
+
+
+def _organization_runs(o_rows: Iterable[Any], believed: Believed) -> defaultdict[UUID, list[Any]]:
+    """Each organisation's believed rows while not dissolved."""
+    runs: defaultdict[UUID, list[Any]] = defaultdict(list)
+    for row in o_rows:
+        if believed(row) and not row.dissolved:
+            runs[row.subject_id].append(row)
+    return runs
+
+
+def _volunteer_spans(
+    o_rows: Iterable[Any],
+    m_rows: Iterable[Any],
+    v_rows: Iterable[Any],
+    a_rows: Iterable[Any],
+    believed: Believed,
+) -> Iterator[Span]:
+    """R11.3, as ``ActivitiesView.volunteers`` counts on each day: each organisation's days not
+    dissolved, in its region on that day, and among them those with members present (home organisation,
+    R13.6), those on which the members who took part in a volunteer service since 1 January are at
+    least 80% of them, and those on which it has held at least two since 1 January."""
+    volunteered: defaultdict[UUID, list[tuple[date, date]]] = defaultdict(list)
+    for row in v_rows:
+        if believed(row) and (days := _within_year(row)):
+            volunteered[row.member_id].append(days)
+    steps: defaultdict[UUID, list[tuple[date, int, int]]] = defaultdict(list)  # day, counter, +-1
+    for row in m_rows:
+        if not row.present or not believed(row):
+            continue
+        org_steps, stop = steps[row.home_org_id], row.valid_to or date.max
+        org_steps += ((row.valid_from, 0, 1), (stop, 0, -1))
+        for start, end, inside in _split(row.valid_from, stop, volunteered.get(row.subject_id, ())):
+            if inside:
+                org_steps += ((start, 1, 1), (end, 1, -1))
+    for row in a_rows:
+        if row.activity_type == _VOLUNTEER and believed(row) and (days := _within_year(row)):
+            steps[row.org_id] += ((days[0], 2, 1), (days[1], 2, -1))
+    for org, runs in _organization_runs(o_rows, believed).items():
+        yield from _organization_volunteer_spans(runs, steps.get(org, []))
+
+
+def _organization_volunteer_spans(runs: list[Any], steps: list[tuple[date, int, int]]) -> Iterator[Span]:
+    """One organisation's ``_volunteer_spans``: its counters (members, volunteers, volunteer services
+    held) changed day by day, each day's statistics compared with the day before."""
+    at: defaultdict[date, list[tuple[int, Any]]] = defaultdict(list)
+    for day, counter, n in steps:
+        at[day].append((counter, n))
+    for row in runs:
+        at[row.valid_from].append((3, row.region_code))
+        if row.valid_to is not None:
+            at[row.valid_to].append((4, row.region_code))
+    counters, regions = [0, 0, 0], Counter[str]()
+    state: tuple[str, ...] = ()
+    since = date.min
+    for day in sorted(at):
+        if day == date.max:
+            break
+        for counter, value in at[day]:
+            if counter < 3:
+                counters[counter] += value
+            else:
+                regions[value] += 1 if counter == 3 else -1
+        region = next((r for r, n in regions.items() if n > 0), None)
+        members, volunteers, held = counters
+        now: tuple[str, ...] = ()
+        if region is not None:
+            now = (
+                region,
+                ORGANIZATIONS,
+                *((WITH_MEMBERS,) if members > 0 else ()),
+                *((MEETING_SHARE,) if members > 0 and volunteers >= members * _SHARE else ()),
+                *((MEETING_ACTIVITIES,) if held >= VOLUNTEER_MIN_ACTIVITIES_PER_YEAR else ()),
+            )
+        if now != state:
+            if state:
+                yield from (((state[0], a, ""), since, day) for a in state[1:])
+            state, since = now, day
+    if state:
+        yield from (((state[0], a, ""), since, None) for a in state[1:])
+
+
+def _themed_day_spans(
+    o_rows: Iterable[Any],
+    m_rows: Iterable[Any],
+    v_rows: Iterable[Any],
+    a_rows: Iterable[Any],
+    believed: Believed,
+) -> Iterator[Span]:
+    """R10's monthly themed party day, as ``ActivitiesView.compliance_tallies_by_area`` counts on each
+    day: each organisation's days on which it has run (not dissolved) since 1 January in an area, and
+    among them those on which a month of the year was missed there (``period_compliance``), for each
+    area prefix of its runs (``PER_DEPTH``)."""
+    first_held: defaultdict[UUID, dict[tuple[int, int], date]] = defaultdict(dict)
+    for row in a_rows:
+        if row.activity_type == _THEMED and believed(row) and (days := _within_year(row)):
+            held, month = first_held[row.org_id], (row.held_on.year, row.held_on.month)
+            if month not in held or days[0] < held[month]:
+                held[month] = days[0]
+    worked: dict[tuple[tuple[date, date | None], ...], list[tuple[str, date, date | None]]] = {}
+    for org, rows in _organization_runs(o_rows, believed).items():
+        held = first_held.get(org, {})
+        for depth in DEPTHS:
+            by_prefix: defaultdict[str, list[tuple[date, date | None]]] = defaultdict(list)
+            for row in rows:
+                by_prefix[row.region_code[:depth]].append((row.valid_from, row.valid_to))
+            for prefix, runs in by_prefix.items():
+                key = tuple(sorted(runs))
+                if key not in worked:
+                    worked[key] = list(_runs_themed_day_spans(key, held))
+                yield from (((prefix, a, ""), start, stop) for a, start, stop in worked[key])
+        worked.clear()  # the held months differ from one organisation to the next
+
+
+def _runs_themed_day_spans(
+    runs: tuple[tuple[date, date | None], ...], held: dict[tuple[int, int], date]
+) -> Iterator[tuple[str, date, date | None]]:
+    """The ``COUNTED`` and ``MISSED`` days of an organisation with these runs ([from, to) intervals,
+    sorted) and the first day each month of a year counts as held (``held``).
+
+    Counted: from a run's first day to 1 January after its last (a report for a year counts the
+    organisations that ran on one of its days up to the period end). Missed: a month is due from the
+    first day a run covers in it, and missed from the day on which every run that began in it so far
+    has ended in it (its last day at the latest) until the next run begins in it or a themed party day
+    of the month counts; ``period_compliance`` is that, asked for one day. The months of an open run
+    are worked out up to the last year with a held day or a run's change; from the next year on every
+    year is alike, January missed from its last day on, kept as one open span (``MISSING_FROM_JANUARY``)
+    instead of a span a year for ever."""
+    counted = [(start, None if to is None else date((to - _DAY).year + 1, 1, 1)) for start, to in runs]
+    for start, stop in _union(counted):
+        yield COUNTED, start, stop
+    open_run = any(to is None for _, to in runs)
+    first_year = runs[0][0].year
+    last_year = max(start.year if to is None else (to - _DAY).year for start, to in runs)
+    if open_run and held:
+        last_year = max(last_year, max(year for year, _ in held))
+    missed: list[tuple[date, date | None]] = []
+    for year in range(first_year, last_year + 1):
+        new_year = date(year + 1, 1, 1)
+        for month in range(1, 13):
+            month_start = date(year, month, 1)
+            month_last = (date(year, month + 1, 1) if month < 12 else new_year) - _DAY
+            pieces = sorted(
+                (max(start, month_start), min(month_last, month_last if to is None else to - _DAY))
+                for start, to in runs
+            )
+            pieces = [(first, until) for first, until in pieces if first <= until]
+            if not pieces:
+                continue
+            held_from = held.get((year, month), new_year)
+            for k, (_, until) in enumerate(pieces):  # an organisation's runs never overlap
+                stop = min(pieces[k + 1][0] if k + 1 < len(pieces) else new_year, held_from)
+                if until < stop:
+                    missed.append((until, stop))
+    for start, stop in _union(missed):
+        yield MISSED, start, stop
+    if open_run:
+        yield MISSING_FROM_JANUARY, date(last_year + 1, 1, 1), None
+
+
+def _union(spans: Iterable[tuple[date, date | None]]) -> Iterator[tuple[date, date | None]]:
+    """The days of any of ``spans`` ([start, stop) intervals, None: open), as disjoint intervals."""
+    current: tuple[date, date] | None = None
+    for start, stop in sorted((start, stop or date.max) for start, stop in spans):
+        if current is not None and start <= current[1]:
+            current = (current[0], max(current[1], stop))
+            continue
+        if current is not None:
+            yield current[0], None if current[1] == date.max else current[1]
+        current = (start, stop)
+    if current is not None:
+        yield current[0], None if current[1] == date.max else current[1]
+
+
+ORGANIZATION_FAMILIES = (
+    (VOLUNTEERS, _volunteer_spans),
+    (THEMED_DAYS, _themed_day_spans),
+)
+"""The families recounted per organisation: from its rows, its members' (by home organisation), their
+volunteer participations and the activities it held."""
+
+
 def _split(start: date, end: date, covers: Iterable[tuple[date, date]]) -> Iterator[tuple[date, date, bool]]:
     """[start, end) cut into the pieces inside any of ``covers`` (True) and outside them (False)."""
     cursor = start
@@ -421,8 +654,9 @@ def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
     levels: Counter[tuple[str, int, str, date, str, str, str]] = Counter()
     for (family, (region, a, b), day), n in changes.items():
         if n:
+            depths = (len(region),) if family in PER_DEPTH else DEPTHS
             for level, period in (("Y", date(day.year, 1, 1)), ("M", day.replace(day=1)), ("D", day)):
-                for depth in DEPTHS:
+                for depth in depths:
                     levels[family, depth, level, period, region[:depth], a, b] += n
     rows = [(*key, n) for key, n in sorted(levels.items()) if n]
     if not rows:

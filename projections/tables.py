@@ -110,10 +110,31 @@ coverage_training = temporal_table(
 participant, as ``activities_participants`` has for every type): what its training counts
 (``coverage_counts`` family ``T``) are recounted from, beside the members' rows."""
 
+coverage_volunteers = temporal_table(
+    "coverage_volunteers",
+    metadata,
+    Column("member_id", Uuid, nullable=False, index=True),
+    Column("held_on", Date, nullable=False),
+)
+"""The participants of volunteer-service activities (R11.3) as the coverage projection sees them:
+what its volunteer counts (``coverage_counts`` family ``V``) are recounted from."""
+
+coverage_activities = temporal_table(
+    "coverage_activities",
+    metadata,
+    Column("org_id", Uuid, nullable=False, index=True),
+    Column("activity_type", String(32), nullable=False),
+    Column("held_on", Date, nullable=False),
+)
+"""The volunteer-service activities (R11.3) and themed party days (R10's monthly meeting) each
+organisation held, as the coverage projection sees them: what its volunteer and themed-day counts
+(``coverage_counts`` families ``V`` and ``R``) are recounted from."""
+
 coverage_counts = Table(
     "coverage_counts",
     metadata,
-    # "E" entities (R13.1), "M" members (R13.6), "S" the members statistics (R3), "T" training (R7)
+    # "E" entities (R13.1), "M" members (R13.6), "S" the members statistics (R3), "T" training (R7),
+    # "V" volunteers (R11.3), "R" the monthly themed party day (R10)
     Column("family", String(1), primary_key=True),
     Column("depth", Integer, primary_key=True),  # 2 province, 4 city, 6 county: region_code's length
     Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day

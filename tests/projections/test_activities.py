@@ -12,12 +12,13 @@ from uuid import UUID
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from domain.envelope import CommandContext
 from domain.targets import VOLUNTEER_MIN_SHARE
 from domain.values import ActivityType, Affiliation, MemberCategory, OrgKind
 from infra.store import Container
+from projections import coverage_counts
 from projections.activities import (
     ActivitiesProjection,
     ActivitiesView,
@@ -30,6 +31,7 @@ from projections.activities import (
 )
 from projections.coverage import Areas
 from projections.tables import activities_participants as P
+from projections.tables import coverage_counts as coverage_counts_table
 from projections.tables import coverage_organizations as O
 from projections.temporal import ALL_KNOWN
 from tests import factories as f
@@ -345,7 +347,8 @@ def test_R10_themed_day_tallies_take_an_organisations_rows_area_by_area(
     """The report's counted themed days (``compliance_tallies_by_area``) count each organisation in
     the areas of its rows, each area with the months of the rows it holds, as the lists do. No event
     moves an organisation today (its rows in a year share one region code), so the read rows are
-    edited here: the market's row closed on 1 April and continued in 330411 from then on."""
+    edited here: the market's row closed on 1 April and continued in 330411 from then on, and the
+    counts (family ``R``, worked out per prefix) counted again from the edited rows."""
     w = world(container, ctx)
     for day in (date(2025, 1, 20), date(2025, 2, 20), date(2025, 3, 20), date(2025, 5, 20)):
         hold(container, ctx, w.market, day, ActivityType.THEMED_PARTY_DAY, [w.local])
@@ -358,12 +361,17 @@ def test_R10_themed_day_tallies_take_an_organisations_rows_area_by_area(
         later = {**row._asdict(), "valid_from": moved_on, "region_code": "330411"}
         del later["row_id"]
         conn.execute(insert(O).values(**later))
+        conn.execute(delete(coverage_counts_table))
+        assert coverage_counts.fill(conn)
     areas = Areas(["330000", "330400", "330402", "330411"])
     with container.engine.connect() as conn:
         for as_of in (date(2025, 3, 31), date(2025, 5, 31), date(2025, 6, 30)):
             lists = view.compliance_by_area(conn, areas, year=2025, as_of=as_of, known=known)
-            tallies = view.compliance_tallies_by_area(conn, areas, year=2025, as_of=as_of, known=known)
-            assert tallies == [ComplianceTallies.of(report) for report in lists], as_of
+            for counted in (False, True):  # from the rows, from the counts
+                tallies = ActivitiesView(counts=counted).compliance_tallies_by_area(
+                    conn, areas, year=2025, as_of=as_of, known=known
+                )
+                assert tallies == [ComplianceTallies.of(report) for report in lists], (as_of, counted)
             market = [[t.months for t in report.themed_days if t.org_id == w.market] for report in lists]
             if as_of >= moved_on:  # in both counties' areas, each with its own months
                 assert market[2][0].held == [1, 2, 3] and market[3][0].held == [5]

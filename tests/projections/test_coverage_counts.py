@@ -6,7 +6,9 @@ position with rows recorded after it is answered from the rows."""
 
 from __future__ import annotations
 
+import functools
 import random
+from dataclasses import astuple
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy import delete, select, text
 from domain.envelope import CommandContext
 from infra.store import Container
 from projections import coverage_counts as counts
-from projections.activities import ActivitiesView
+from projections.activities import ActivitiesView, period_compliance
 from projections.coverage import Areas, CoverageView
 from projections.members import MembersView
 from projections.tables import coverage_counts as C
@@ -27,7 +29,7 @@ from tests.projections.test_temporal import STEP, STEPS, figures, run_history
 
 FROM_COUNTS, FROM_ROWS = CoverageView(counts=True), CoverageView(counts=False)
 MEMBERS_FROM_COUNTS, MEMBERS_FROM_ROWS = MembersView(counts=True), MembersView(counts=False)
-TRAINING_FROM_COUNTS, TRAINING_FROM_ROWS = ActivitiesView(counts=True), ActivitiesView(counts=False)
+ACTIVITIES_FROM_COUNTS, ACTIVITIES_FROM_ROWS = ActivitiesView(counts=True), ActivitiesView(counts=False)
 REGIONS = (None, "330000", "330400", "330402", "330411", "330100")
 
 
@@ -69,12 +71,13 @@ def _assert_member_counts_answer_as_rows(container: Container, known: int, as_of
         assert MEMBERS_FROM_COUNTS.statistics_by_area(conn, regions, **asked_members) == (
             MEMBERS_FROM_ROWS.statistics_by_area(conn, regions, **asked_members)
         ), asked_members
-        # the training figures (R7), for the year of the day asked
+        # the training (R7), volunteer (R11.3) and themed party day (R10) figures, for the day's year
         if as_of < date.max:
-            asked_training = {"year": as_of.year, "as_of": as_of, "known": known}
-            assert TRAINING_FROM_COUNTS.training_by_area(conn, regions, **asked_training) == (
-                TRAINING_FROM_ROWS.training_by_area(conn, regions, **asked_training)
-            ), asked_training
+            asked_year = {"year": as_of.year, "as_of": as_of, "known": known}
+            for section in ("training_by_area", "volunteer_tallies_by_area", "compliance_tallies_by_area"):
+                from_counts = getattr(ACTIVITIES_FROM_COUNTS, section)(conn, regions, **asked_year)
+                from_rows = getattr(ACTIVITIES_FROM_ROWS, section)(conn, regions, **asked_year)
+                assert from_counts == from_rows, (section, asked_year)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -108,6 +111,8 @@ MEMBER_STEP = st.one_of(
             *("member", "member", "transfer", "leave", "away", "discipline", "suspend", "mobile"),
             *("dissolve", "cover", "entity", "training", "training", "lecture", "lecture"),
             *("attendance", "attendance", "void", "void"),
+            *("volunteer", "volunteer", "volunteer", "themed", "themed", "dissolve", "cover"),
+            *("member", "member", "member"),
         )
     )
 )
@@ -128,7 +133,8 @@ def test_R7_member_and_training_counts_answer_as_the_rows_after_random_histories
     container.runner.batch_size = batch
     container.runner.catch_up()
     head = container.runner.head()
-    for as_of in _dates(container, pick):
+    # and in the years after the history: an organisation holding no themed party day from a year on
+    for as_of in (*_dates(container, pick), date(2027, 1, 30), date(2027, 1, 31), date(2028, 6, 30)):
         _assert_member_counts_answer_as_rows(container, head, as_of)
 
 
@@ -153,6 +159,100 @@ def test_R3_a_position_with_rows_recorded_after_it_is_answered_from_the_rows(
         now = FROM_COUNTS.report(conn, as_of=date(2025, 6, 30), known=runner.head(), region="330400")
     assert (filed.members, filed.total.operating, filed.total.standalone) == (1, 1, 0)
     assert (now.members, now.total.operating, now.total.standalone) == (2, 2, 1)
+
+
+def test_R11_3_volunteer_counts_follow_the_80_percent_share_a_year_at_a_time(
+    container: Container, ctx: CommandContext
+) -> None:
+    """Four volunteers of five members are 80% (met); a sixth member makes it 4/6 (missed); a new
+    year starts every count again. Each event is its own batch, so a volunteer service held by
+    another organisation recounts its volunteers' home organisation by itself."""
+    ledger, runner = container.ledger, container.runner
+    runner.batch_size = 1
+    home = f.establish(ledger, ctx, [], effective_on=date(2025, 1, 1))
+    other = f.establish(ledger, ctx, [], effective_on=date(2025, 1, 1))
+    members = [f.register_member(ledger, ctx, [home], effective_on=date(2025, 1, 10)).id for _ in range(5)]
+
+    def hold(org: Any, day: date, participants: list[Any]) -> None:
+        ledger.hold_activity(
+            ctx,
+            effective_on=day,
+            org_id=org,
+            activity_type="volunteer_service",
+            topic="义诊",
+            host="书记",
+            participant_ids=participants,
+        )
+
+    hold(home, date(2025, 2, 1), [])
+    hold(other, date(2025, 3, 1), members[:4])
+    hold(home, date(2025, 4, 1), [])
+    f.register_member(ledger, ctx, [home], effective_on=date(2025, 5, 1))
+    runner.catch_up()
+
+    expected = {  # day: (organisations, (with members, meeting the share), (all, meeting activities))
+        date(2025, 2, 28): (2, (1, 0), (2, 0)),
+        date(2025, 3, 1): (2, (1, 1), (2, 0)),
+        date(2025, 4, 1): (2, (1, 1), (2, 1)),
+        date(2025, 5, 1): (2, (1, 0), (2, 1)),
+        date(2026, 1, 1): (2, (1, 0), (2, 0)),
+    }
+    with container.engine.connect() as conn:
+        for day, (organizations, share, held) in expected.items():
+            asked = {"year": day.year, "as_of": day, "known": runner.head()}
+            areas = Areas(["330000", "330402"])
+            tallies = ACTIVITIES_FROM_COUNTS.volunteer_tallies_by_area(conn, areas, **asked)
+            assert tallies == ACTIVITIES_FROM_ROWS.volunteer_tallies_by_area(conn, areas, **asked)
+            got = tallies[0]
+            assert (got.organizations, astuple(got.meeting_share), astuple(got.meeting_activities)) == (
+                organizations,
+                share,
+                held,
+            ), day
+
+
+def _spans_on(spans: list[tuple[str, date, date | None]], day: date, statistic: str) -> int:
+    return sum(
+        1 for a, start, stop in spans if a == statistic and start <= day and (stop is None or day < stop)
+    )
+
+
+MONTHS_RUNS = st.lists(
+    st.tuples(st.integers(0, 60), st.one_of(st.none(), st.integers(1, 200))), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs=MONTHS_RUNS, held=st.lists(st.integers(0, 1100), max_size=14), days=st.randoms())
+def test_R10_themed_day_spans_answer_as_period_compliance_on_every_day(
+    runs: list[tuple[int, int | None]], held: list[int], days: random.Random
+) -> None:
+    """An organisation's runs (not overlapping) and themed party days: on each day, counted and missed
+    from its spans (``MISSING_FROM_JANUARY`` from 31 January) are what ``period_compliance`` says for
+    that day's year up to it, years after the history included."""
+    origin = date(2024, 1, 1)
+    intervals, cursor = [], 0
+    for gap, length in runs:  # consecutive, not overlapping, the last maybe open
+        start = cursor + gap
+        intervals.append(
+            (origin + timedelta(start), None if length is None else origin + timedelta(start + length))
+        )
+        if length is None:
+            break
+        cursor = start + length
+    held_days = sorted(origin + timedelta(n) for n in held)
+    first_held: dict[tuple[int, int], date] = {}
+    for day in held_days:
+        first_held.setdefault((day.year, day.month), day)
+    spans = list(counts._runs_themed_day_spans(tuple(intervals), first_held))
+    for day in days.sample([origin + timedelta(n) for n in range(6 * 366)], 400):
+        on = functools.partial(_spans_on, spans, day)
+        year_start = date(day.year, 1, 1)
+        runs_then = [(f, t) for f, t in intervals if f <= day and (t is None or t > year_start)]
+        missed = on(counts.MISSED) + (on(counts.MISSING_FROM_JANUARY) if day >= date(day.year, 1, 31) else 0)
+        assert on(counts.COUNTED) == (1 if runs_then else 0), day
+        compliant = period_compliance(day.year, day, runs_then, [d for d in held_days if d <= day]).compliant
+        assert missed == (0 if not runs_then or compliant else 1), day
 
 
 @pytest.mark.parametrize(

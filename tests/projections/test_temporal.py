@@ -99,6 +99,8 @@ STEPS = {
     "void": st.tuples(st.just("void"), DAYS, st.integers(0, 20)),
     "attendance": st.tuples(st.just("attendance"), DAYS, st.integers(0, 20), st.integers(0, 20)),
     "lecture": st.tuples(st.just("lecture"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    "volunteer": st.tuples(st.just("volunteer"), DAYS, st.integers(0, 20), st.integers(0, 20)),
+    "themed": st.tuples(st.just("themed"), DAYS, st.integers(0, 20), st.integers(0, 20)),
     "star": st.tuples(st.just("star"), DAYS, st.integers(3, 5)),
     "mobile": st.tuples(st.just("mobile"), DAYS, st.integers(0, 20)),
 }
@@ -152,22 +154,36 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 ledger.start_member_absence(ctx, m, effective_on=day, place="上海")
             elif kind == "discipline" and (m := pick(members, step[2])):
                 ledger.start_disciplinary_period(ctx, m, effective_on=day, reason="警告")
-            elif kind in ("training", "lecture"):  # a party lecture is in no training figure (R7)
+            elif kind in ("training", "lecture", "volunteer", "themed"):
+                # a party lecture is in no training figure (R7); a volunteer service (R11.3) and a
+                # themed party day (R10) are held by any organisation, the volunteers from anywhere
                 if kind == "training":
                     activity_type, participants = "training", members[step[3] % max(1, len(members)) :]
-                else:
+                elif kind == "lecture":
                     activity_type, participants = "party_lecture", members[: step[3] % (len(members) + 1)]
-                activities.append(
-                    ledger.hold_activity(
-                        ctx,
-                        effective_on=day,
-                        org_id=orgs[step[2] % 2],
-                        activity_type=activity_type,
-                        topic="学习",
-                        host="书记",
-                        participant_ids=participants,
-                    ).id
-                )
+                elif kind == "volunteer":
+                    activity_type, participants = (
+                        "volunteer_service",
+                        members[: max(1, len(members) - step[3] % 3)],
+                    )
+                else:
+                    activity_type, participants = "themed_party_day", members[: step[3] % 3]
+                held_by = (orgs[:2] if kind in ("training", "lecture") else [orgs[0], station, *orgs[1:]])[
+                    step[2] % (2 if kind in ("training", "lecture") else len(orgs) + 1)
+                ]
+                # a themed party day a month for up to 8 months, so that some organisations comply
+                for month in range(step[3] % 8 + 1 if kind == "themed" else 1):
+                    activities.append(
+                        ledger.hold_activity(
+                            ctx,
+                            effective_on=day + timedelta(days=30 * month),
+                            org_id=held_by,
+                            activity_type=activity_type,
+                            topic="学习",
+                            host="书记",
+                            participant_ids=participants,
+                        ).id
+                    )
             elif kind == "attendance" and (a := pick(activities, step[2])):
                 ledger.correct_activity_attendance(
                     ctx, a, effective_on=day, participant_ids=members[step[3] % 4 :: 3], reason="核对"
