@@ -29,6 +29,7 @@ from domain.member import Member
 from domain.organization import PartyOrganization
 from domain.values import ActivityType, EntityStatus, Formation, region_prefix
 from projections import coverage_counts as counts
+from projections.runner import REPLAYING
 from projections.tables import (
     coverage_activities as CA,
 )
@@ -118,6 +119,11 @@ class CoverageProjection(AsLastRecorded):
         """Fill the counts of a store whose coverage rows predate them (``coverage_counts.fill``)."""
         counts.fill(conn)
 
+    def finish_replay(self, conn: Connection) -> None:
+        """A rebuild's replay writes the rows only; the counts are then counted once from them
+        (``coverage_counts.refill``, issue #6 P3), before the catch-up that ends the rebuild."""
+        counts.refill(conn)
+
     def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
         """The rows (``TemporalProjection``), then the pre-aggregated counts they change
         (``projections.coverage_counts``, issue #6, P4), under the counts' lock."""
@@ -138,6 +144,8 @@ class CoverageProjection(AsLastRecorded):
         if not first:
             return
         super().handle_batch(conn, batch)
+        if conn.get_execution_options().get(REPLAYING):
+            return  # a rebuild's replay: the counts are counted once at its end (finish_replay)
         entities, orgs, members, activities = (by_kind[a.__name__] for a in self.aggregates)
         counts.apply(conn, first, entities, orgs, members, activities)
 

@@ -133,16 +133,18 @@ def apply(
         if moved:
             members.update(_scalars(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, moved))
     trainees: set[UUID] = set()  # the participants of its trainings, before and after (R7)
-    recount = set(orgs)  # the organisations whose volunteer and themed-day spans can change
+    # the organisations whose volunteer (R11.3) and themed-day (R10) spans the batch can change
+    recount = {VOLUNTEERS: set(orgs), THEMED_DAYS: set(orgs)}
     if activities:
         trainees = _scalars(conn, select(T.c.member_id).where(touched(T)), T.c.subject_id, activities)
         trainees -= members
-        # the organisations that held them, and the home organisations of their volunteers (R11.3)
-        recount |= _scalars(conn, select(CA.c.org_id).where(touched(CA)), CA.c.subject_id, activities)
+        # the organisations that held them, and the home organisations of their volunteers
+        for row in _rows(conn, CA, CA.c.subject_id, activities, touched(CA)):
+            recount[THEMED_DAYS if row.activity_type == _THEMED else VOLUNTEERS].add(row.org_id)
         volunteers = _scalars(conn, select(V.c.member_id).where(touched(V)), V.c.subject_id, activities)
         if volunteers:
             home = select(M.c.home_org_id).where(touched(M))
-            recount |= _scalars(conn, home, M.c.subject_id, volunteers - members)
+            recount[VOLUNTEERS] |= _scalars(conn, home, M.c.subject_id, volunteers - members)
     changes: Counter[tuple[str, Key, date]] = Counter()
     if entities:
         e_rows = _rows(conn, E, E.c.subject_id, entities, touched(E))
@@ -160,16 +162,50 @@ def apply(
             rows = m_rows if family == TRAINING else own  # only a trainee's training spans change
             _count(changes, family, spans(rows, o_rows, t_rows, before), -1)
             _count(changes, family, spans(rows, o_rows, t_rows, _now), +1)
-        recount.update(row.home_org_id for row in own)
-    if recount:
-        o_rows = _rows(conn, O, O.c.subject_id, recount, touched(O))
-        m_rows = _rows(conn, M, M.c.home_org_id, recount, touched(M))
-        v_rows = _rows(conn, V, V.c.member_id, {row.subject_id for row in m_rows}, touched(V))
-        a_rows = _rows(conn, CA, CA.c.org_id, recount, touched(CA))
-        for family, org_spans in ORGANIZATION_FAMILIES:
-            _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, before), -1)
-            _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, _now), +1)
+        recount[VOLUNTEERS].update(row.home_org_id for row in own)
+    if recount[VOLUNTEERS] or recount[THEMED_DAYS]:
+        _recount_organizations(conn, changes, recount, touched, before)
     _write(conn, changes)
+
+
+def _recount_organizations(
+    conn: Connection,
+    changes: Counter[tuple[str, Key, date]],
+    recount: dict[str, set[UUID]],
+    touched: Callable[[Table], ColumnElement[bool]],
+    before: Believed,
+) -> None:
+    """The changes of families ``V`` and ``R`` of the organisations in ``recount`` (by family) whose
+    rows, or their members', volunteers' or activities' rows, the batch changed: an organisation none
+    of whose rows was believed before and not after, or after and not before, keeps its spans (a
+    member's event that changes none of its rows recounts nothing; issue #6, P3)."""
+    every = recount[VOLUNTEERS] | recount[THEMED_DAYS]
+    o_rows = _rows(conn, O, O.c.subject_id, every, touched(O))
+    a_rows = _rows(conn, CA, CA.c.org_id, every, touched(CA))
+    m_rows = _rows(conn, M, M.c.home_org_id, recount[VOLUNTEERS], touched(M)) if recount[VOLUNTEERS] else []
+    v_rows = _rows(conn, V, V.c.member_id, {row.subject_id for row in m_rows}, touched(V)) if m_rows else []
+
+    def changed(row: Any) -> bool:
+        return before(row) != _now(row)
+
+    moved = {row.subject_id for row in o_rows if changed(row)}
+    held = {(row.org_id, row.activity_type) for row in a_rows if changed(row)}
+    volunteered = {row.member_id for row in v_rows if changed(row)}
+    changed_orgs = {
+        THEMED_DAYS: moved | {org for org, kind in held if kind == _THEMED},
+        VOLUNTEERS: moved
+        | {org for org, kind in held if kind == _VOLUNTEER}
+        | {row.home_org_id for row in m_rows if changed(row) or row.subject_id in volunteered},
+    }
+    for family, org_spans in ORGANIZATION_FAMILIES:
+        chosen = recount[family] & changed_orgs[family]
+        if not chosen:
+            continue
+        own_o = [row for row in o_rows if row.subject_id in chosen]
+        own_m = [row for row in m_rows if row.home_org_id in chosen] if family == VOLUNTEERS else []
+        own_a = [row for row in a_rows if row.org_id in chosen]
+        _count(changes, family, org_spans(own_o, own_m, v_rows, own_a, before), -1)
+        _count(changes, family, org_spans(own_o, own_m, v_rows, own_a, _now), +1)
 
 
 def fill(conn: Connection) -> bool:
@@ -177,27 +213,67 @@ def fill(conn: Connection) -> bool:
     when there was nothing to do."""
     if conn.execute(select(C.c.delta).limit(1)).first() is not None:
         return False
-    if conn.execute(select(E.c.row_id).limit(1)).first() is None and (
-        conn.execute(select(M.c.row_id).limit(1)).first() is None
-    ):
+    if all(conn.execute(select(t.c.row_id).limit(1)).first() is None for t in (E, M, O)):
         return False
     lock(conn)
-
-    changes: Counter[tuple[str, Key, date]] = Counter()
-
-    def believed(table: Table) -> Any:
-        return select(table).where(table.c.known_to.is_(None))
-
-    e_rows, w_rows = list(conn.execute(believed(E))), list(conn.execute(believed(W)))
-    _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
-    m_rows, o_rows, t_rows = (list(conn.execute(believed(table))) for table in (M, O, T))
-    for family, spans in MEMBER_FAMILIES:
-        _count(changes, family, spans(m_rows, o_rows, t_rows, _now), +1)
-    v_rows, a_rows = (list(conn.execute(believed(table))) for table in (V, CA))
-    for family, org_spans in ORGANIZATION_FAMILIES:
-        _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, _now), +1)
-    _write(conn, changes)
+    _fill(conn)
     return True
+
+
+def refill(conn: Connection) -> None:
+    """Count every believed row again, into an emptied ``coverage_counts``: the end of a rebuild's
+    replay, which leaves the counts to this (``CoverageProjection.finish_replay``): one pass over the
+    rows instead of a recount of every subject in each batch it appears in, before and after (issue #6,
+    P3)."""
+    lock(conn)
+    conn.execute(delete(C))
+    _fill(conn)
+
+
+FILL_CHUNK = 5000
+"""Subjects counted at a time by ``fill``: the rows of a province's subjects are never all in memory
+at once (issue #6, P7)."""
+
+
+def _fill(conn: Connection) -> None:
+    """Count the believed rows subject by subject, a chunk of subjects at a time: entities (with their
+    guidance rows), members (with their home organisations' rows and trainings), organisations (with
+    their members, their volunteers' participations and the activities they held)."""
+    believed = E.c.known_to.is_(None)
+    for ids in _believed_subjects(conn, E):
+        changes: Counter[tuple[str, Key, date]] = Counter()
+        e_rows = _rows(conn, E, E.c.subject_id, ids, believed)
+        w_rows = _rows(conn, W, W.c.entity_id, ids, W.c.known_to.is_(None))
+        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
+        _write(conn, changes)
+    for ids in _believed_subjects(conn, M):
+        changes = Counter()
+        m_rows = _rows(conn, M, M.c.subject_id, ids, M.c.known_to.is_(None))
+        homes = {row.home_org_id for row in m_rows}
+        o_rows = _rows(conn, O, O.c.subject_id, homes, O.c.known_to.is_(None)) if homes else []
+        t_rows = _rows(conn, T, T.c.member_id, ids, T.c.known_to.is_(None))
+        for family, spans in MEMBER_FAMILIES:
+            _count(changes, family, spans(m_rows, o_rows, t_rows, _now), +1)
+        _write(conn, changes)
+    for ids in _believed_subjects(conn, O):
+        changes = Counter()
+        o_rows = _rows(conn, O, O.c.subject_id, ids, O.c.known_to.is_(None))
+        m_rows = _rows(conn, M, M.c.home_org_id, ids, M.c.known_to.is_(None))
+        members = {row.subject_id for row in m_rows}
+        v_rows = _rows(conn, V, V.c.member_id, members, V.c.known_to.is_(None)) if members else []
+        a_rows = _rows(conn, CA, CA.c.org_id, ids, CA.c.known_to.is_(None))
+        for family, org_spans in ORGANIZATION_FAMILIES:
+            _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, _now), +1)
+        _write(conn, changes)
+
+
+def _believed_subjects(conn: Connection, table: Table) -> Iterator[list[UUID]]:
+    """The subjects of ``table`` with a believed row, ``FILL_CHUNK`` at a time, in id order."""
+    column, last = table.c.subject_id, None
+    query = select(column).where(table.c.known_to.is_(None)).distinct().order_by(column).limit(FILL_CHUNK)
+    while ids := list(conn.scalars(query if last is None else query.where(column > last))):
+        yield ids
+        last = ids[-1]
 
 
 def settled(conn: Connection, known: int) -> bool:
@@ -433,7 +509,7 @@ organisation counts once in an area for all its runs there (R10's months are due
 
 _DAY = timedelta(days=1)
 _VOLUNTEER, _THEMED = ActivityType.VOLUNTEER_SERVICE.value, ActivityType.THEMED_PARTY_DAY.value
-_SHARE = Fraction(str(VOLUNTEER_MIN_SHARE))
+_SHARE_NUM, _SHARE_DEN = Fraction(str(VOLUNTEER_MIN_SHARE)).as_integer_ratio()  # 4/5, in integers
 
 
 def _within_year(row: Any) -> tuple[date, date] | None:
@@ -465,18 +541,21 @@ def _volunteer_spans(
     dissolved, in its region on that day, and among them those with members present (home organisation,
     R13.6), those on which the members who took part in a volunteer service since 1 January are at
     least 80% of them, and those on which it has held at least two since 1 January."""
-    volunteered: defaultdict[UUID, list[tuple[date, date]]] = defaultdict(list)
+    first_day: dict[UUID, dict[int, date]] = {}  # member: year: the first day they count as a volunteer
     for row in v_rows:
         if believed(row) and (days := _within_year(row)):
-            volunteered[row.member_id].append(days)
+            years, year = first_day.setdefault(row.member_id, {}), row.held_on.year
+            if year not in years or days[0] < years[year]:
+                years[year] = days[0]
     steps: defaultdict[UUID, list[tuple[date, int, int]]] = defaultdict(list)  # day, counter, +-1
     for row in m_rows:
         if not row.present or not believed(row):
             continue
         org_steps, stop = steps[row.home_org_id], row.valid_to or date.max
         org_steps += ((row.valid_from, 0, 1), (stop, 0, -1))
-        for start, end, inside in _split(row.valid_from, stop, volunteered.get(row.subject_id, ())):
-            if inside:
+        for year, on in first_day.get(row.subject_id, {}).items():  # a volunteer until 1 January
+            start, end = max(on, row.valid_from), min(date(year + 1, 1, 1), stop)
+            if start < end:
                 org_steps += ((start, 1, 1), (end, 1, -1))
     for row in a_rows:
         if row.activity_type == _VOLUNTEER and believed(row) and (days := _within_year(row)):
@@ -514,7 +593,11 @@ def _organization_volunteer_spans(runs: list[Any], steps: list[tuple[date, int, 
                 region,
                 ORGANIZATIONS,
                 *((WITH_MEMBERS,) if members > 0 else ()),
-                *((MEETING_SHARE,) if members > 0 and volunteers >= members * _SHARE else ()),
+                *(
+                    (MEETING_SHARE,)
+                    if members > 0 and volunteers * _SHARE_DEN >= members * _SHARE_NUM
+                    else ()
+                ),
                 *((MEETING_ACTIVITIES,) if held >= VOLUNTEER_MIN_ACTIVITIES_PER_YEAR else ()),
             )
         if now != state:

@@ -28,6 +28,12 @@ DECODED_KEPT = 20_000
 """At most this many decoded events shared by the projections of one ``catch_up`` (bounded memory)."""
 
 
+REPLAYING = "dangjian_replaying"
+"""The execution option a rebuild's replay sets on its connections (``_replay``): a projection may
+leave to ``finish_replay(conn)``, called once after the replay and before the catch-up that ends the
+rebuild, what is cheaper worked out once over all its rows than batch by batch."""
+
+
 class Projection(Protocol):
     name: str
     tables: tuple[Table, ...]
@@ -172,6 +178,11 @@ class ProjectionRunner:
             for name in set(chosen) - known:
                 conn.execute(insert(P).values(name=name, position=0))
         applied = self._replay([self.projections[n] for n in chosen], area.engine, progress)
+        for name in chosen:
+            finish = getattr(self.projections[name], "finish_replay", None)
+            if finish is not None:
+                with area.engine.begin() as conn:
+                    finish(conn)
         with self._lock:  # the switch: no live catch-up in this process meanwhile
             for name in chosen:
                 applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
@@ -195,6 +206,7 @@ class ProjectionRunner:
         names = sorted(p.name for p in projections)  # checkpoints locked in one order: no deadlock
         while True:
             with engine.begin() as conn:
+                conn.execution_options(**{REPLAYING: True})  # this connection only (see REPLAYING)
                 positions = {name: _read_position(conn, name, lock=True) for name in names}
                 notifications = self.ledger.recorder.select_notifications(
                     start=min(positions.values()),
