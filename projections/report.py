@@ -27,6 +27,7 @@ from sqlalchemy import Connection, select
 
 from domain.mobile_round import deadline
 from domain.values import region_prefix
+from projections import coverage_counts
 from projections.activities import ActivitiesView, ComplianceTallies, VolunteerTallies
 from projections.coverage import Areas, CoverageFigures, CoverageReport, CoverageView
 from projections.members import MemberStatistics, MembersView
@@ -211,9 +212,10 @@ def half_year_report(
             for code in codes
         ]
     areas = Areas(codes)
-    figures = {
-        name: section(conn, areas, as_of, known, organizations) for name, section in AREA_SECTIONS.items()
-    }
+    with coverage_counts.settled_once():  # asked by each section the counts answer: once for all
+        figures = {
+            name: section(conn, areas, as_of, known, organizations) for name, section in AREA_SECTIONS.items()
+        }
     return [
         {"region": code, **{name: _plain(figures[name][i]) for name in AREA_SECTIONS}}
         for i, code in enumerate(codes)

@@ -24,6 +24,7 @@ from projections import coverage_counts as counts
 from projections.activities import ActivitiesView, period_compliance
 from projections.coverage import Areas, CoverageView
 from projections.members import MembersView
+from projections.report import half_year_report
 from projections.tables import coverage_counts as C
 from tests import factories as f
 from tests.projections.test_temporal import STEP, STEPS, figures, run_history
@@ -256,6 +257,29 @@ def test_R10_themed_day_spans_answer_as_period_compliance_on_every_day(
         assert on(counts.COUNTED) == (1 if runs_then else 0), day
         compliant = period_compliance(day.year, day, runs_then, [d for d in held_days if d <= day]).compliant
         assert missed == (0 if not runs_then or compliant else 1), day
+
+
+def test_P4_a_report_asks_once_whether_the_counts_answer_its_position(
+    container: Container, ctx: CommandContext
+) -> None:
+    """Each section the counts answer asks ``settled``; within one half-year report (R3) the database
+    is asked once per position (``settled_once``), outside it every time."""
+    org = f.establish(container.ledger, ctx, [], effective_on=date(2025, 1, 10))
+    f.register_member(container.ledger, ctx, [org], effective_on=date(2025, 2, 1))
+    container.runner.catch_up()
+    known = container.runner.head()
+    asked: list[int] = []
+    real = counts._settled
+
+    def counted(conn: Any, position: int) -> bool:
+        asked.append(position)
+        return real(conn, position)
+
+    with container.engine.connect() as conn, patch.object(counts, "_settled", counted):
+        report = half_year_report(conn, "330000", date(2025, 6, 30), known)
+        assert asked == [known] and report[0]["members"]["total"] == 1
+        assert counts.settled(conn, known) and counts.settled(conn, known)
+        assert asked == [known] * 3
 
 
 @pytest.mark.parametrize(
