@@ -12,10 +12,14 @@ members whose business is suspended, who are away or in a disciplinary period, R
 at least one training (R7) since 1 January of the day (``a`` the affiliation, ``b`` ``sessions>=1``, and
 ``sessions>=k`` where an affiliation asks for k sessions each), from the training participants the
 coverage projection keeps for it (``coverage_training``); such a span ends on 1 January of the next
-year at the latest. Each change is stored three times, on its day (``D``), its month
-(``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a date is the sum
-of the years before it, the months before it in its year and the days up to it in its month: at
-most 5 + 11 + 31 rows per key whatever the length of the history. Each change is also rolled up from
+year at the latest. Families ``V`` (R11.3, the volunteers section) and ``R`` (R10's monthly themed party
+day) count organisations, ``a`` the statistic: ``V`` those not dissolved, those with members present,
+those whose volunteers since 1 January are at least 80% of them and those that held two volunteer services
+since 1 January; ``R`` those that have run since 1 January and those that missed a month of the year so far,
+worked out for each region prefix (``PER_DEPTH``). Each change is stored three times, on its day
+(``D``), its month (``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a
+date is the sum of the years before it, the months before it in its year and the days up to it in its
+month: at most 5 + 11 + 31 rows per key whatever the length of the history. Each change is also rolled up from
 the county's code to its city's and province's prefixes (``depth`` 6, 4, 2: ``region_prefix``), so a
 province's figure reads the province's keys only, not those of its ninety counties.
 
@@ -26,14 +30,17 @@ The spans are those the scan of the believed coverage rows counts (``CoverageVie
   guidance row (``coverage_work``, another aggregate's) names it, "uncovered" on the others;
 - a member is counted on the days its believed row is present and its home organisation has a
   believed row, in that organisation's region (another aggregate's); in family ``T`` from the day of
-  its first (k-th) training of a year, a participants' row of an activity (another aggregate's).
+  its first (k-th) training of a year, a participants' row of an activity (another aggregate's);
+- an organisation is counted from its own rows, its members' rows (by home organisation, other
+  aggregates'), their volunteer participations and the activities it held (activities' rows), as
+  ``ActivitiesView`` counts them on each day (``_volunteer_spans``, ``_themed_day_spans``).
 
-So the coverage handler, after writing a batch's rows (``apply``), works out the counted spans of
-every entity and member the batch can have changed (the participants of its activities, before and
-after, among them), before and after the batch, and writes the
-difference. Before and after are told apart by the rows' positions: a subject's events are applied
-in position order (one Kafka partition per aggregate, or the runner's order), so a row of a subject
-whose first event in the batch is at position ``p`` was believed before the batch when
+So the coverage handler, after writing a batch's rows (``apply``), works out the counted spans of every
+entity, member and organisation the batch can have changed (the participants of its activities, the
+organisations that held them and their volunteers' home organisations among them), before and after the
+batch, and writes the difference. Before and after are told apart by the rows' positions: a subject's
+events are applied in position order (one Kafka partition per aggregate, or the runner's order), so a
+row of a subject whose first event in the batch is at position ``p`` was believed before the batch when
 ``known_from < p`` and it was not closed before ``p``; rows of other subjects are unchanged.
 
 The counts answer "as known now" only. A query may use them when the coverage tables hold no row
@@ -47,7 +54,8 @@ that recounted before, and what another worker wrote but has not recounted yet i
 itself, on top of these counts. The lock is then held to the commit, for as short as possible.
 
 Rows whose sum comes back to zero are deleted, so the table is a function of the believed rows: a
-rebuild gives the same rows as incremental updates.
+rebuild gives the same rows as incremental updates. A rebuild's replay therefore writes no counts batch
+by batch; it counts every believed row once at its end (``refill``).
 """
 
 from __future__ import annotations
@@ -190,12 +198,12 @@ def _recount_organizations(
     def changed(row: Any) -> bool:
         return before(row) != _now(row)
 
-    moved = {row.subject_id for row in o_rows if changed(row)}
+    own_rows = {row.subject_id for row in o_rows if changed(row)}
     held = {(row.org_id, row.activity_type) for row in a_rows if changed(row)}
     volunteered = {row.member_id for row in v_rows if changed(row)}
     changed_orgs = {
-        THEMED_DAYS: moved | {org for org, kind in held if kind == _THEMED},
-        VOLUNTEERS: moved
+        THEMED_DAYS: own_rows | {org for org, kind in held if kind == _THEMED},
+        VOLUNTEERS: own_rows
         | {org for org, kind in held if kind == _VOLUNTEER}
         | {row.home_org_id for row in m_rows if changed(row) or row.subject_id in volunteered},
     }
@@ -235,16 +243,19 @@ def refill(conn: Connection) -> None:
 FILL_CHUNK = 5000
 """Subjects counted at a time by ``fill``: the rows of a province's subjects are never all in memory
 at once (issue #6, P7)."""
+ORGANIZATION_SHARE = 5
+"""Organisations are counted ``FILL_CHUNK // ORGANIZATION_SHARE`` at a time: each brings its members'
+rows and their volunteer participations (at scale 0.1, 5,000 organisations at a time took the rebuild's
+peak memory from 276 to 484 MB)."""
 
 
 def _fill(conn: Connection) -> None:
     """Count the believed rows subject by subject, a chunk of subjects at a time: entities (with their
     guidance rows), members (with their home organisations' rows and trainings), organisations (with
     their members, their volunteers' participations and the activities they held)."""
-    believed = E.c.known_to.is_(None)
     for ids in _believed_subjects(conn, E):
         changes: Counter[tuple[str, Key, date]] = Counter()
-        e_rows = _rows(conn, E, E.c.subject_id, ids, believed)
+        e_rows = _rows(conn, E, E.c.subject_id, ids, E.c.known_to.is_(None))
         w_rows = _rows(conn, W, W.c.entity_id, ids, W.c.known_to.is_(None))
         _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
         _write(conn, changes)
@@ -257,7 +268,7 @@ def _fill(conn: Connection) -> None:
         for family, spans in MEMBER_FAMILIES:
             _count(changes, family, spans(m_rows, o_rows, t_rows, _now), +1)
         _write(conn, changes)
-    for ids in _believed_subjects(conn, O):
+    for ids in _believed_subjects(conn, O, ORGANIZATION_SHARE):
         changes = Counter()
         o_rows = _rows(conn, O, O.c.subject_id, ids, O.c.known_to.is_(None))
         m_rows = _rows(conn, M, M.c.home_org_id, ids, M.c.known_to.is_(None))
@@ -269,10 +280,11 @@ def _fill(conn: Connection) -> None:
         _write(conn, changes)
 
 
-def _believed_subjects(conn: Connection, table: Table) -> Iterator[list[UUID]]:
-    """The subjects of ``table`` with a believed row, ``FILL_CHUNK`` at a time, in id order."""
+def _believed_subjects(conn: Connection, table: Table, share: int = 1) -> Iterator[list[UUID]]:
+    """The subjects of ``table`` with a believed row, ``FILL_CHUNK // share`` at a time, in id order."""
     column, last = table.c.subject_id, None
-    query = select(column).where(table.c.known_to.is_(None)).distinct().order_by(column).limit(FILL_CHUNK)
+    chunk = max(1, FILL_CHUNK // share)
+    query = select(column).where(table.c.known_to.is_(None)).distinct().order_by(column).limit(chunk)
     while ids := list(conn.scalars(query if last is None else query.where(column > last))):
         yield ids
         last = ids[-1]
@@ -284,7 +296,7 @@ _SETTLED: ContextVar[dict[int, bool] | None] = ContextVar("coverage_counts_settl
 @contextmanager
 def settled_once() -> Iterator[None]:
     """Within it, ``settled`` asks the database once per position: the half-year report asks it for
-    each section read from the counts (five, about 1.4 ms each at scale 0.1; issue #6, P4), and the
+    each section read from the counts (five, about 1 ms each at scale 0.1; issue #6, P4), and the
     answer holds for the report's snapshot (the API reads in one REPEATABLE READ transaction)."""
     token = _SETTLED.set({})
     try:
