@@ -505,10 +505,11 @@ def _add_trained(report: TrainingReport, affiliation: str, sessions: int, n: int
 
 class ActivitiesView:
     """Compliance queries over the activities tables (with the coverage tables for members and
-    organisations), each for a year up to a business date, as known at a position. The training
-    figures for regions at a province's, city's or county's prefix, as known at a settled position,
-    are read from the pre-aggregated counts with ``counts=True`` (``projections.coverage_counts``,
-    families ``M`` and ``T``); else, and with ``counts=False``, from the rows."""
+    organisations), each for a year up to a business date, as known at a position. The report's
+    training figures, volunteer tallies and themed-day tallies for regions at a province's, city's or
+    county's prefix, as known at a settled position, are read from the pre-aggregated counts with
+    ``counts=True`` (``projections.coverage_counts``, families ``M`` and ``T``, ``V``, ``R``); else,
+    and with ``counts=False``, from the rows."""
 
     def __init__(self, counts: bool = True) -> None:
         self.counts = counts
