@@ -255,29 +255,34 @@ def _fill(conn: Connection) -> None:
     their members, their volunteers' participations and the activities they held)."""
     for ids in _believed_subjects(conn, E):
         changes: Counter[tuple[str, Key, date]] = Counter()
-        e_rows = _rows(conn, E, E.c.subject_id, ids, E.c.known_to.is_(None))
-        w_rows = _rows(conn, W, W.c.entity_id, ids, W.c.known_to.is_(None))
+        e_rows = _believed_rows(conn, E, E.c.subject_id, ids)
+        w_rows = _believed_rows(conn, W, W.c.entity_id, ids)
         _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
         _write(conn, changes)
     for ids in _believed_subjects(conn, M):
         changes = Counter()
-        m_rows = _rows(conn, M, M.c.subject_id, ids, M.c.known_to.is_(None))
+        m_rows = _believed_rows(conn, M, M.c.subject_id, ids)
         homes = {row.home_org_id for row in m_rows}
-        o_rows = _rows(conn, O, O.c.subject_id, homes, O.c.known_to.is_(None)) if homes else []
-        t_rows = _rows(conn, T, T.c.member_id, ids, T.c.known_to.is_(None))
+        o_rows = _believed_rows(conn, O, O.c.subject_id, homes) if homes else []
+        t_rows = _believed_rows(conn, T, T.c.member_id, ids)
         for family, spans in MEMBER_FAMILIES:
             _count(changes, family, spans(m_rows, o_rows, t_rows, _now), +1)
         _write(conn, changes)
     for ids in _believed_subjects(conn, O, ORGANIZATION_SHARE):
         changes = Counter()
-        o_rows = _rows(conn, O, O.c.subject_id, ids, O.c.known_to.is_(None))
-        m_rows = _rows(conn, M, M.c.home_org_id, ids, M.c.known_to.is_(None))
+        o_rows = _believed_rows(conn, O, O.c.subject_id, ids)
+        m_rows = _believed_rows(conn, M, M.c.home_org_id, ids)
         members = {row.subject_id for row in m_rows}
-        v_rows = _rows(conn, V, V.c.member_id, members, V.c.known_to.is_(None)) if members else []
-        a_rows = _rows(conn, CA, CA.c.org_id, ids, CA.c.known_to.is_(None))
+        v_rows = _believed_rows(conn, V, V.c.member_id, members) if members else []
+        a_rows = _believed_rows(conn, CA, CA.c.org_id, ids)
         for family, org_spans in ORGANIZATION_FAMILIES:
             _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, _now), +1)
         _write(conn, changes)
+
+
+def _believed_rows(conn: Connection, table: Table, column: Any, ids: Collection[UUID]) -> list[Row[Any]]:
+    """The believed rows of ``table`` whose ``column`` is among ``ids``."""
+    return _rows(conn, table, column, ids, table.c.known_to.is_(None))
 
 
 def _believed_subjects(conn: Connection, table: Table, share: int = 1) -> Iterator[list[UUID]]:
@@ -593,16 +598,22 @@ def _volunteer_spans(
         if not row.present or not believed(row):
             continue
         org_steps, stop = steps[row.home_org_id], row.valid_to or date.max
-        org_steps += ((row.valid_from, 0, 1), (stop, 0, -1))
+        org_steps += ((row.valid_from, _MEMBERS, 1), (stop, _MEMBERS, -1))
         for year, on in first_day.get(row.subject_id, {}).items():  # a volunteer until 1 January
             start, end = max(on, row.valid_from), min(date(year + 1, 1, 1), stop)
             if start < end:
-                org_steps += ((start, 1, 1), (end, 1, -1))
+                org_steps += ((start, _VOLUNTEERS, 1), (end, _VOLUNTEERS, -1))
     for row in a_rows:
         if row.activity_type == _VOLUNTEER and believed(row) and (days := _within_year(row)):
-            steps[row.org_id] += ((days[0], 2, 1), (days[1], 2, -1))
+            steps[row.org_id] += ((days[0], _HELD, 1), (days[1], _HELD, -1))
     for org, runs in _organization_runs(o_rows, believed).items():
         yield from _organization_volunteer_spans(runs, steps.get(org, []))
+
+
+_MEMBERS, _VOLUNTEERS, _HELD, _RUN_STARTS, _RUN_ENDS = range(5)
+"""The kinds of an organisation's day steps in ``_volunteer_spans``: its three counters (members present,
+volunteers among them, volunteer services held since 1 January), then one of its rows starting or
+ending."""
 
 
 def _organization_volunteer_spans(runs: list[Any], steps: list[tuple[date, int, int]]) -> Iterator[Span]:
@@ -612,20 +623,20 @@ def _organization_volunteer_spans(runs: list[Any], steps: list[tuple[date, int, 
     for day, counter, n in steps:
         at[day].append((counter, n))
     for row in runs:
-        at[row.valid_from].append((3, row.region_code))
+        at[row.valid_from].append((_RUN_STARTS, row.region_code))
         if row.valid_to is not None:
-            at[row.valid_to].append((4, row.region_code))
+            at[row.valid_to].append((_RUN_ENDS, row.region_code))
     counters, regions = [0, 0, 0], Counter[str]()
     state: tuple[str, ...] = ()
     since = date.min
     for day in sorted(at):
         if day == date.max:
             break
-        for counter, value in at[day]:
-            if counter < 3:
-                counters[counter] += value
+        for kind, value in at[day]:
+            if kind < _RUN_STARTS:
+                counters[kind] += value
             else:
-                regions[value] += 1 if counter == 3 else -1
+                regions[value] += 1 if kind == _RUN_STARTS else -1
         region = next((r for r, n in regions.items() if n > 0), None)
         members, volunteers, held = counters
         now: tuple[str, ...] = ()
@@ -666,9 +677,11 @@ def _themed_day_spans(
             held, month = first_held[row.org_id], (row.held_on.year, row.held_on.month)
             if month not in held or days[0] < held[month]:
                 held[month] = days[0]
-    worked: dict[tuple[tuple[date, date | None], ...], list[tuple[str, date, date | None]]] = {}
     for org, rows in _organization_runs(o_rows, believed).items():
         held = first_held.get(org, {})
+        # equal runs at two depths (an organisation in one county has the same runs at every depth)
+        # are worked out once
+        worked: dict[tuple[tuple[date, date | None], ...], list[tuple[str, date, date | None]]] = {}
         for depth in DEPTHS:
             by_prefix: defaultdict[str, list[tuple[date, date | None]]] = defaultdict(list)
             for row in rows:
@@ -678,7 +691,6 @@ def _themed_day_spans(
                 if key not in worked:
                     worked[key] = list(_runs_themed_day_spans(key, held))
                 yield from (((prefix, a, ""), start, stop) for a, start, stop in worked[key])
-        worked.clear()  # the held months differ from one organisation to the next
 
 
 def _runs_themed_day_spans(
