@@ -117,16 +117,7 @@ def apply(
         return
     lock(conn)  # from here on this transaction's reads see every recount committed before it
     low = min(first.values())
-
-    def before(row: Any) -> bool:
-        p = first.get(row.subject_id)
-        if p is None:
-            return row.known_to is None
-        return bool(row.known_from < p and (row.known_to is None or row.known_to >= p))
-
-    def touched(table: Table) -> ColumnElement[bool]:
-        """The rows believed now or closed by this batch (or a later one)."""
-        return or_(table.c.known_to.is_(None), table.c.known_to >= low)
+    before, touched = believed_before(first), touched_since(low)
 
     def changed(table: Table) -> ColumnElement[bool]:
         """The rows this batch (or an earlier one of this worker) recorded or closed."""
@@ -138,44 +129,63 @@ def apply(
         # the entities whose guidance rows an organisation's events changed (not every entity it
         # guides: a station's unrelated event would recount thousands), and the members at home in
         # an organisation whose own rows changed
-        entities.update(_scalars(conn, select(W.c.entity_id).where(changed(W)), W.c.subject_id, orgs))
-        moved = _scalars(conn, select(O.c.subject_id).where(changed(O)), O.c.subject_id, orgs)
+        entities.update(scalars_of(conn, select(W.c.entity_id).where(changed(W)), W.c.subject_id, orgs))
+        moved = scalars_of(conn, select(O.c.subject_id).where(changed(O)), O.c.subject_id, orgs)
         if moved:
-            members.update(_scalars(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, moved))
+            members.update(scalars_of(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, moved))
     trainees: set[UUID] = set()  # the participants of its trainings, before and after (R7)
     # the organisations whose volunteer (R11.3) and themed-day (R10) spans the batch can change
     recount = {VOLUNTEERS: set(orgs), THEMED_DAYS: set(orgs)}
     if activities:
-        trainees = _scalars(conn, select(T.c.member_id).where(touched(T)), T.c.subject_id, activities)
+        trainees = scalars_of(conn, select(T.c.member_id).where(touched(T)), T.c.subject_id, activities)
         trainees -= members
         # the organisations that held them, and the home organisations of their volunteers
-        for row in _rows(conn, CA, CA.c.subject_id, activities, touched(CA)):
+        for row in rows_of(conn, CA, CA.c.subject_id, activities, touched(CA)):
             recount[THEMED_DAYS if row.activity_type == _THEMED else VOLUNTEERS].add(row.org_id)
-        volunteers = _scalars(conn, select(V.c.member_id).where(touched(V)), V.c.subject_id, activities)
+        volunteers = scalars_of(conn, select(V.c.member_id).where(touched(V)), V.c.subject_id, activities)
         if volunteers:
             home = select(M.c.home_org_id).where(touched(M))
-            recount[VOLUNTEERS] |= _scalars(conn, home, M.c.subject_id, volunteers - members)
+            recount[VOLUNTEERS] |= scalars_of(conn, home, M.c.subject_id, volunteers - members)
     changes: Counter[tuple[str, Key, date]] = Counter()
     if entities:
-        e_rows = _rows(conn, E, E.c.subject_id, entities, touched(E))
-        w_rows = _rows(conn, W, W.c.entity_id, entities, touched(W))
-        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, before), -1)
-        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
+        e_rows = rows_of(conn, E, E.c.subject_id, entities, touched(E))
+        w_rows = rows_of(conn, W, W.c.entity_id, entities, touched(W))
+        count_spans(changes, ENTITIES, _entity_spans(e_rows, w_rows, before), -1)
+        count_spans(changes, ENTITIES, _entity_spans(e_rows, w_rows, believed_now), +1)
     if members or trainees:
         everyone = members | trainees
-        m_rows = _rows(conn, M, M.c.subject_id, everyone, touched(M))
+        m_rows = rows_of(conn, M, M.c.subject_id, everyone, touched(M))
         homes = {row.home_org_id for row in m_rows}
-        o_rows = _rows(conn, O, O.c.subject_id, homes, touched(O)) if homes else []
-        t_rows = _rows(conn, T, T.c.member_id, everyone, touched(T))
+        o_rows = rows_of(conn, O, O.c.subject_id, homes, touched(O)) if homes else []
+        t_rows = rows_of(conn, T, T.c.member_id, everyone, touched(T))
         own = [row for row in m_rows if row.subject_id in members] if trainees else m_rows
         for family, spans in MEMBER_FAMILIES:
             rows = m_rows if family == TRAINING else own  # only a trainee's training spans change
-            _count(changes, family, spans(rows, o_rows, t_rows, before), -1)
-            _count(changes, family, spans(rows, o_rows, t_rows, _now), +1)
+            count_spans(changes, family, spans(rows, o_rows, t_rows, before), -1)
+            count_spans(changes, family, spans(rows, o_rows, t_rows, believed_now), +1)
         recount[VOLUNTEERS].update(row.home_org_id for row in own)
     if recount[VOLUNTEERS] or recount[THEMED_DAYS]:
         _recount_organizations(conn, changes, recount, touched, before)
-    _write(conn, changes)
+    write(conn, changes)
+
+
+def believed_before(first: dict[UUID, int]) -> Believed:
+    """Whether a row was believed before a batch whose subjects' first positions are ``first`` (see
+    the module's docstring)."""
+
+    def before(row: Any) -> bool:
+        p = first.get(row.subject_id)
+        if p is None:
+            return row.known_to is None
+        return bool(row.known_from < p and (row.known_to is None or row.known_to >= p))
+
+    return before
+
+
+def touched_since(low: int) -> Callable[[Table], ColumnElement[bool]]:
+    """The rows of a table believed now or closed by a batch starting at ``low`` (or a later one):
+    every row ``believed_before`` or ``believed_now`` can hold."""
+    return lambda table: or_(table.c.known_to.is_(None), table.c.known_to >= low)
 
 
 def _recount_organizations(
@@ -190,13 +200,13 @@ def _recount_organizations(
     of whose rows was believed before and not after, or after and not before, keeps its spans (a
     member's event that changes none of its rows recounts nothing; issue #6, P3)."""
     every = recount[VOLUNTEERS] | recount[THEMED_DAYS]
-    o_rows = _rows(conn, O, O.c.subject_id, every, touched(O))
-    a_rows = _rows(conn, CA, CA.c.org_id, every, touched(CA))
-    m_rows = _rows(conn, M, M.c.home_org_id, recount[VOLUNTEERS], touched(M)) if recount[VOLUNTEERS] else []
-    v_rows = _rows(conn, V, V.c.member_id, {row.subject_id for row in m_rows}, touched(V)) if m_rows else []
+    o_rows = rows_of(conn, O, O.c.subject_id, every, touched(O))
+    a_rows = rows_of(conn, CA, CA.c.org_id, every, touched(CA))
+    m_rows = rows_of(conn, M, M.c.home_org_id, recount[VOLUNTEERS], touched(M)) if recount[VOLUNTEERS] else []
+    v_rows = rows_of(conn, V, V.c.member_id, {row.subject_id for row in m_rows}, touched(V)) if m_rows else []
 
     def changed(row: Any) -> bool:
-        return before(row) != _now(row)
+        return before(row) != believed_now(row)
 
     own_rows = {row.subject_id for row in o_rows if changed(row)}
     held = {(row.org_id, row.activity_type) for row in a_rows if changed(row)}
@@ -214,8 +224,8 @@ def _recount_organizations(
         own_o = [row for row in o_rows if row.subject_id in chosen]
         own_m = [row for row in m_rows if row.home_org_id in chosen] if family == VOLUNTEERS else []
         own_a = [row for row in a_rows if row.org_id in chosen]
-        _count(changes, family, org_spans(own_o, own_m, v_rows, own_a, before), -1)
-        _count(changes, family, org_spans(own_o, own_m, v_rows, own_a, _now), +1)
+        count_spans(changes, family, org_spans(own_o, own_m, v_rows, own_a, before), -1)
+        count_spans(changes, family, org_spans(own_o, own_m, v_rows, own_a, believed_now), +1)
 
 
 def fill(conn: Connection) -> bool:
@@ -253,39 +263,39 @@ def _fill(conn: Connection) -> None:
     """Count the believed rows subject by subject, a chunk of subjects at a time: entities (with their
     guidance rows), members (with their home organisations' rows and trainings), organisations (with
     their members, their volunteers' participations and the activities they held)."""
-    for ids in _believed_subjects(conn, E):
+    for ids in believed_subjects(conn, E):
         changes: Counter[tuple[str, Key, date]] = Counter()
-        e_rows = _believed_rows(conn, E, E.c.subject_id, ids)
-        w_rows = _believed_rows(conn, W, W.c.entity_id, ids)
-        _count(changes, ENTITIES, _entity_spans(e_rows, w_rows, _now), +1)
-        _write(conn, changes)
-    for ids in _believed_subjects(conn, M):
+        e_rows = believed_rows(conn, E, E.c.subject_id, ids)
+        w_rows = believed_rows(conn, W, W.c.entity_id, ids)
+        count_spans(changes, ENTITIES, _entity_spans(e_rows, w_rows, believed_now), +1)
+        write(conn, changes)
+    for ids in believed_subjects(conn, M):
         changes = Counter()
-        m_rows = _believed_rows(conn, M, M.c.subject_id, ids)
+        m_rows = believed_rows(conn, M, M.c.subject_id, ids)
         homes = {row.home_org_id for row in m_rows}
-        o_rows = _believed_rows(conn, O, O.c.subject_id, homes) if homes else []
-        t_rows = _believed_rows(conn, T, T.c.member_id, ids)
+        o_rows = believed_rows(conn, O, O.c.subject_id, homes) if homes else []
+        t_rows = believed_rows(conn, T, T.c.member_id, ids)
         for family, spans in MEMBER_FAMILIES:
-            _count(changes, family, spans(m_rows, o_rows, t_rows, _now), +1)
-        _write(conn, changes)
-    for ids in _believed_subjects(conn, O, ORGANIZATION_SHARE):
+            count_spans(changes, family, spans(m_rows, o_rows, t_rows, believed_now), +1)
+        write(conn, changes)
+    for ids in believed_subjects(conn, O, ORGANIZATION_SHARE):
         changes = Counter()
-        o_rows = _believed_rows(conn, O, O.c.subject_id, ids)
-        m_rows = _believed_rows(conn, M, M.c.home_org_id, ids)
+        o_rows = believed_rows(conn, O, O.c.subject_id, ids)
+        m_rows = believed_rows(conn, M, M.c.home_org_id, ids)
         members = {row.subject_id for row in m_rows}
-        v_rows = _believed_rows(conn, V, V.c.member_id, members) if members else []
-        a_rows = _believed_rows(conn, CA, CA.c.org_id, ids)
+        v_rows = believed_rows(conn, V, V.c.member_id, members) if members else []
+        a_rows = believed_rows(conn, CA, CA.c.org_id, ids)
         for family, org_spans in ORGANIZATION_FAMILIES:
-            _count(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, _now), +1)
-        _write(conn, changes)
+            count_spans(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, believed_now), +1)
+        write(conn, changes)
 
 
-def _believed_rows(conn: Connection, table: Table, column: Any, ids: Collection[UUID]) -> list[Row[Any]]:
+def believed_rows(conn: Connection, table: Table, column: Any, ids: Collection[UUID]) -> list[Row[Any]]:
     """The believed rows of ``table`` whose ``column`` is among ``ids``."""
-    return _rows(conn, table, column, ids, table.c.known_to.is_(None))
+    return rows_of(conn, table, column, ids, table.c.known_to.is_(None))
 
 
-def _believed_subjects(conn: Connection, table: Table, share: int = 1) -> Iterator[list[UUID]]:
+def believed_subjects(conn: Connection, table: Table, share: int = 1) -> Iterator[list[UUID]]:
     """The subjects of ``table`` with a believed row, ``FILL_CHUNK // share`` at a time, in id order."""
     column, last = table.c.subject_id, None
     chunk = max(1, FILL_CHUNK // share)
@@ -295,7 +305,7 @@ def _believed_subjects(conn: Connection, table: Table, share: int = 1) -> Iterat
         last = ids[-1]
 
 
-_SETTLED: ContextVar[dict[int, bool] | None] = ContextVar("coverage_counts_settled", default=None)
+_SETTLED: ContextVar[dict[tuple[str, int], bool] | None] = ContextVar("coverage_counts_settled", default=None)
 
 
 @contextmanager
@@ -310,27 +320,31 @@ def settled_once() -> Iterator[None]:
         _SETTLED.reset(token)
 
 
-def settled(conn: Connection, known: int) -> bool:
-    """Whether the rows visible as known at ``known`` are the believed ones: no coverage row (training
-    and volunteer participants and activities held included) was recorded or closed after it (two
-    probes of ``ix_<table>_known`` per table, in one statement; once per position within
-    ``settled_once``)."""
+COUNTED_FROM = (E, W, M, O, T, V, CA)
+"""The coverage tables the counts are counted from."""
+
+
+def settled(conn: Connection, known: int, tables: Sequence[Table] = COUNTED_FROM) -> bool:
+    """Whether the rows visible as known at ``known`` are the believed ones: no row of ``tables`` (by
+    default the coverage rows, training and volunteer participants and activities held included) was
+    recorded or closed after it (two probes of ``ix_<table>_known`` per table, in one statement; once
+    per position and set of tables within ``settled_once``)."""
     if known >= ALL_KNOWN:
         return True
-    cache = _SETTLED.get()
-    if cache is not None and known in cache:
-        return cache[known]
-    answer = _settled(conn, known)
+    cache, key = _SETTLED.get(), (tables[0].name, known)
+    if cache is not None and key in cache:
+        return cache[key]
+    answer = _settled(conn, known, tables)
     if cache is not None:
-        cache[known] = answer
+        cache[key] = answer
     return answer
 
 
-def _settled(conn: Connection, known: int) -> bool:
+def _settled(conn: Connection, known: int, tables: Sequence[Table]) -> bool:
     """``settled``, asked of the database."""
     later = [
         exists().where(condition)
-        for table in (E, W, M, O, T, V, CA)
+        for table in tables
         for condition in (
             table.c.known_to > known,  # closed after it
             and_(table.c.known_to.is_(None), table.c.known_from > known),  # recorded after it, believed
@@ -351,47 +365,52 @@ def sums(
     prefix: str | None = None,
     a: str | None = None,
     codes: Sequence[str] | None = None,
+    table: Table = C,
 ) -> list[tuple[str, str, str, int]]:
     """(region prefix, a, b, count) of a family as of a date, believed now, for the region prefixes of
-    length ``depth`` (under ``prefix``, or among ``codes``); only non-zero counts."""
+    length ``depth`` (under ``prefix``, or among ``codes``); only non-zero counts. ``table``: the
+    counts table (``coverage_counts``, or ``stars_counts``)."""
     year, month = date(as_of.year, 1, 1), as_of.replace(day=1)
     conditions: list[ColumnElement[bool]] = [
-        C.c.family == family,
-        C.c.depth == depth,
+        table.c.family == family,
+        table.c.depth == depth,
         or_(
-            and_(C.c.level == "Y", C.c.period < year),
-            and_(C.c.level == "M", C.c.period >= year, C.c.period < month),
-            and_(C.c.level == "D", C.c.period >= month, C.c.period <= as_of),
+            and_(table.c.level == "Y", table.c.period < year),
+            and_(table.c.level == "M", table.c.period >= year, table.c.period < month),
+            and_(table.c.level == "D", table.c.period >= month, table.c.period <= as_of),
         ),
     ]
     if prefix:
-        conditions.append(C.c.region_code.startswith(prefix))
+        conditions.append(table.c.region_code.startswith(prefix))
     if codes is not None:
-        conditions.append(C.c.region_code.in_(list(codes)))
+        conditions.append(table.c.region_code.in_(list(codes)))
     if a is not None:
-        conditions.append(C.c.a == a)
-    total = func.sum(C.c.delta)
+        conditions.append(table.c.a == a)
+    total = func.sum(table.c.delta)
     query = (
-        select(C.c.region_code, C.c.a, C.c.b, total)
+        select(table.c.region_code, table.c.a, table.c.b, total)
         .where(*conditions)
-        .group_by(C.c.region_code, C.c.a, C.c.b)
+        .group_by(table.c.region_code, table.c.a, table.c.b)
         .having(total != 0)
     )
     return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query)]
 
 
-def region_prefixes(conn: Connection, areas: Sequence[str | None], known: int) -> list[str] | None:
+def region_prefixes(
+    conn: Connection, areas: Sequence[str | None], known: int, tables: Sequence[Table] = COUNTED_FROM
+) -> list[str] | None:
     """The areas' region prefixes (``Areas.prefixes``) when the counts answer them as known at
     ``known``: each a province's, city's or county's prefix (not None, "every province": the rows count
-    members without an organisation there), and the position settled; else None: read the rows."""
+    members without an organisation there), and the position settled (for the rows of ``tables``);
+    else None: read the rows."""
     prefixes = [p for p in areas if p is not None and len(p) in DEPTHS]
-    if len(prefixes) < len(areas) or not settled(conn, known):
+    if len(prefixes) < len(areas) or not settled(conn, known, tables):
         return None
     return prefixes
 
 
 def sums_by_area(
-    conn: Connection, family: str, as_of: date, prefixes: Sequence[str]
+    conn: Connection, family: str, as_of: date, prefixes: Sequence[str], table: Table = C
 ) -> Iterator[tuple[list[int], str, str, int]]:
     """(the indices of the areas it counts in, a, b, count) of a family as of a date, believed now, for
     areas given by their region prefixes (each of a length in ``DEPTHS``, or "": every province), each
@@ -402,23 +421,23 @@ def sums_by_area(
     for depth in sorted({len(p) or 2 for p in prefixes}):
         codes = None if "" in at and depth == 2 else [p for p in at if len(p) == depth]
         unfiltered = at.get("", []) if depth == 2 else []  # every province's figure counts there
-        for code, a, b, n in sums(conn, family, as_of, depth, codes=codes):
+        for code, a, b, n in sums(conn, family, as_of, depth, codes=codes, table=table):
             yield at.get(code, []) + unfiltered, a, b, n
 
 
-def _now(row: Any) -> bool:
+def believed_now(row: Any) -> bool:
     """Believed now: the state after a batch, and every row ``fill`` reads."""
     return row.known_to is None
 
 
-def _scalars(conn: Connection, query: Any, column: Any, ids: Collection[UUID]) -> set[Any]:
+def scalars_of(conn: Connection, query: Any, column: Any, ids: Collection[UUID]) -> set[Any]:
     found: set[Any] = set()
     for chunk in among_chunks(conn, column, ids):
         found.update(conn.scalars(query.where(chunk)))
     return found
 
 
-def _rows(
+def rows_of(
     conn: Connection, table: Table, column: Any, ids: Collection[UUID], condition: Any
 ) -> list[Row[Any]]:
     rows: list[Row[Any]] = []
@@ -776,7 +795,9 @@ def _split(start: date, end: date, covers: Iterable[tuple[date, date]]) -> Itera
         yield cursor, end, False
 
 
-def _count(changes: Counter[tuple[str, Key, date]], family: str, spans: Iterable[Span], sign: int) -> None:
+def count_spans(
+    changes: Counter[tuple[str, Key, date]], family: str, spans: Iterable[Span], sign: int
+) -> None:
     for key, start, stop in spans:
         if stop is not None and stop <= start:
             continue
@@ -785,8 +806,9 @@ def _count(changes: Counter[tuple[str, Key, date]], family: str, spans: Iterable
             changes[family, key, stop] -= sign
 
 
-def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
-    """Add the day changes to their day, month and year rows; delete the rows that come to zero."""
+def write(conn: Connection, changes: Counter[tuple[str, Key, date]], table: Table = C) -> None:
+    """Add the day changes to their day, month and year rows of ``table``; delete the rows that come to
+    zero."""
     levels: Counter[tuple[str, int, str, date, str, str, str]] = Counter()
     for (family, (region, a, b), day), n in changes.items():
         if n:
@@ -798,16 +820,18 @@ def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        _write_postgres(conn, rows)
+        _write_postgres(conn, rows, table)
         return
-    insert = sqlite.insert(C)
-    keys = [C.c[name] for name in KEY]
+    insert = sqlite.insert(table)
+    keys = [table.c[name] for name in KEY]
     conn.execute(
-        insert.on_conflict_do_update(index_elements=keys, set_={"delta": C.c.delta + insert.excluded.delta}),
+        insert.on_conflict_do_update(
+            index_elements=keys, set_={"delta": table.c.delta + insert.excluded.delta}
+        ),
         [dict(zip((*KEY, "delta"), row, strict=True)) for row in rows],
     )
     conn.execute(
-        delete(C).where(*(C.c[name] == bindparam(f"k_{name}") for name in KEY), C.c.delta == 0),
+        delete(table).where(*(table.c[name] == bindparam(f"k_{name}") for name in KEY), table.c.delta == 0),
         [{f"k_{name}": value for name, value in zip(KEY, row, strict=False)} for row in rows],
     )
 
@@ -816,16 +840,16 @@ KEY = ("family", "depth", "level", "period", "region_code", "a", "b")
 _TYPES = ("text", "int", "text", "date", "text", "text", "text", "bigint")
 
 
-def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]], table: Table) -> None:
     """One upsert of every row from arrays (``unnest``), returning the keys that came to zero, and one
     delete of those: a rebuild batch writes tens of thousands of rows, and as one statement per row
     (``executemany``) they were most of the counts' cost (issue #6, P3: 4.6 of 5.7 s at scale 0.01)."""
-    table = qualified(conn, C)
+    name = qualified(conn, table)
     columns = ", ".join(KEY)
     arrays = ", ".join(f"%s::{t}[]" for t in _TYPES)
     matched = " AND ".join(f"t.{name} = z.{name}" for name in KEY)
     gone = conn.exec_driver_sql(
-        f"WITH up AS (INSERT INTO {table} AS t ({columns}, delta) SELECT * FROM unnest({arrays}) "
+        f"WITH up AS (INSERT INTO {name} AS t ({columns}, delta) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({columns}) DO UPDATE SET delta = t.delta + EXCLUDED.delta "
         f"RETURNING {columns}, delta) SELECT {columns} FROM up WHERE delta = 0",
         tuple(list(column) for column in zip(*rows, strict=True)),
@@ -833,6 +857,6 @@ def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if gone:
         keys = ", ".join(f"%s::{t}[]" for t in _TYPES[:-1])
         conn.exec_driver_sql(
-            f"DELETE FROM {table} AS t USING unnest({keys}) AS z({columns}) WHERE {matched}",
+            f"DELETE FROM {name} AS t USING unnest({keys}) AS z({columns}) WHERE {matched}",
             tuple(list(column) for column in zip(*gone, strict=True)),
         )

@@ -41,7 +41,7 @@ because the parent is needed and so that its figures depend on its own checkpoin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -74,7 +74,12 @@ from domain.values import (
     region_prefix,
 )
 from domain.xinhuo import SUBJECT_HOUSEHOLD, SUBJECT_ORGANIZATION, XinhuoDemonstration
+from projections import coverage_counts
+from projections import stars_counts as counts
 from projections.coverage import Areas
+from projections.runner import REPLAYING
+from projections.stars_counts import BRANCH_KINDS
+from projections.tables import stars_counts as SC
 from projections.tables import stars_entities as E
 from projections.tables import stars_market_criteria as MC
 from projections.tables import stars_markets as MK
@@ -85,9 +90,6 @@ from projections.tables import stars_station_stars as ST
 from projections.tables import stars_strongest_ratings as SB
 from projections.tables import stars_xinhuo as X
 from projections.temporal import ALL_KNOWN, TemporalProjection, visible
-
-BRANCH_KINDS = (OrgKind.AGENCY_BRANCH.value, OrgKind.STATION_BRANCH.value)
-"""The branches in the strongest-branch denominator even when not rated (see the module docstring)."""
 
 FULL_COVERAGE_TARGET_SHARE = 1.0
 """R9.1 全覆盖: every station through three- or four-star creation."""
@@ -110,7 +112,7 @@ class StarsProjection(TemporalProjection):
     """Feeds the stars tables from the rating aggregates and the organisations and entities."""
 
     name = "stars"
-    tables: tuple[Table, ...] = (O, E, PR, PE, SB, ST, X, MK, MC)
+    tables: tuple[Table, ...] = (O, E, PR, PE, SB, ST, X, MK, MC, SC)
     aggregates = (
         PartyOrganization,
         MarketEntity,
@@ -120,6 +122,31 @@ class StarsProjection(TemporalProjection):
         XinhuoDemonstration,
         MarketStandardisation,
     )
+    counted = (PartyOrganization, StrongestBranchRating, StationStar)
+    """The aggregates whose rows the counts are counted from (``projections.stars_counts``)."""
+
+    def prepare(self, conn: Connection) -> None:
+        """Fill the counts of a store whose stars rows predate them (``stars_counts.fill``)."""
+        counts.fill(conn)
+
+    def finish_replay(self, conn: Connection) -> None:
+        """A rebuild's replay writes the rows only; the counts are then counted once from them."""
+        counts.refill(conn)
+
+    def handle_batch(self, conn: Connection, batch: Sequence[tuple[Any, int]]) -> None:
+        """The rows (``TemporalProjection``), then the counts they change (``stars_counts``, issue #6, P4)."""
+        super().handle_batch(conn, batch)
+        if conn.get_execution_options().get(REPLAYING):
+            return  # a rebuild's replay: the counts are counted once at its end (finish_replay)
+        first: dict[UUID, int] = {}
+        by_kind: dict[str, set[UUID]] = {a.__name__: set() for a in self.counted}
+        for event, position in batch:
+            subjects = by_kind.get(type(event).__qualname__.split(".")[0])
+            if subjects is not None:
+                subjects.add(event.originator_id)
+                first[event.originator_id] = min(position, first.get(event.originator_id, position))
+        if first:
+            counts.apply(conn, first, *(by_kind[a.__name__] for a in self.counted))
 
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if isinstance(aggregate, PartyOrganization):
@@ -365,7 +392,11 @@ def strongest_branch_target(year: int) -> tuple[float | None, int | None]:
 
 
 class StarsView:
-    """Queries over the stars tables."""
+    """Queries over the stars tables; ``counts``: the half-year report's strongest-branch and station
+    figures from the pre-aggregated counts when they answer (``projections.stars_counts``)."""
+
+    def __init__(self, counts: bool = True) -> None:
+        self.counts = counts
 
     def report(
         self,
@@ -393,13 +424,13 @@ class StarsView:
         self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
     ) -> list[StarsReport]:
         """``report(year=year, region=code)`` for every code of ``areas`` at once (issue #6, P4)."""
-        q = _AreaQuery(conn, as_of, known, areas)
+        q = _AreaQuery(conn, as_of, known, areas, self.counts)
         return [
             StarsReport(year, *figures)
             for figures in zip(
                 q.pioneer(year),
                 q.strongest_branch(year),
-                q.station_stars(),
+                q.station_stars(year),
                 q.xinhuo(),
                 q.markets(),
                 strict=True,
@@ -605,6 +636,18 @@ def _add_enrolments(
             figures.follow_ups_pending += count
 
 
+def _add_branch_count(figures: StrongestBranchFigures, statistic: str, value: str, n: int) -> None:
+    """R11.2: a count of family ``B`` of ``stars_counts`` (the station stars are R9.1's)."""
+    if statistic == "branches":
+        figures.branches += n
+    elif statistic == "awarded":
+        figures.awarded += n
+    elif statistic == "rated":
+        figures.ratings_by_stage[value] = figures.ratings_by_stage.get(value, 0) + n
+    elif statistic == "disqualified":
+        figures.disqualified += n
+
+
 def _add_stations(figures: StationStarFigures, level: int | None, count: int) -> None:
     figures.stations += count
     if level is not None:
@@ -632,9 +675,30 @@ class _AreaQuery:
     (issue #6, P4): each query grouped by the region code of the organisation or entity a figure is
     counted at, each result row added to the areas of its code (``projections.coverage.Areas``)."""
 
-    def __init__(self, conn: Connection, as_of: date, known: int, areas: Areas) -> None:
+    def __init__(
+        self, conn: Connection, as_of: date, known: int, areas: Areas, use_counts: bool = True
+    ) -> None:
         self.conn, self.as_of, self.known, self.areas = conn, as_of, known, areas
+        self.use_counts = use_counts
         self._branches: list[tuple[int, Any]] | None = None
+        self._counts: list[tuple[list[int], str, str, int]] | None = None
+
+    def counted(self, year: int) -> list[tuple[list[int], str, str, int]] | None:
+        """Family ``B`` of ``stars_counts`` for the areas as of the date, when the counts answer:
+        the year is the date's, every area a province, city or county, the position settled (for the
+        stars rows they are counted from); else None: read the rows. One read for both figures."""
+        if not self.use_counts or year != self.as_of.year:
+            return None
+        if self._counts is None:
+            prefixes = coverage_counts.region_prefixes(
+                self.conn, self.areas.prefixes, self.known, counts.COUNTED_FROM
+            )
+            if prefixes is None:
+                return None
+            self._counts = list(
+                coverage_counts.sums_by_area(self.conn, counts.BRANCHES, self.as_of, prefixes, SC)
+            )
+        return self._counts
 
     def seen(self, table: Table) -> ColumnElement[bool]:
         return visible(table, self.as_of, self.known)
@@ -681,6 +745,12 @@ class _AreaQuery:
         result = [
             StrongestBranchFigures(target_share=target, target_year=target_year) for _ in self.areas.codes
         ]
+        counted = self.counted(year)
+        if counted is not None:
+            for indices, statistic, value, n in counted:
+                for i in indices:
+                    _add_branch_count(result[i], statistic, value, n)
+            return result
         # The awards counted for the year and the ratings of the year: one read of the ratings.
         counts = and_(SB.c.awarded.is_(True), SB.c.year <= year, SB.c.term_end_year >= year)
         of_year = SB.c.year == year
@@ -716,8 +786,15 @@ class _AreaQuery:
 
     # --- 3. station stars (R9.1) -------------------------------------------------------------------
 
-    def station_stars(self) -> list[StationStarFigures]:
+    def station_stars(self, year: int) -> list[StationStarFigures]:
         result = [StationStarFigures() for _ in self.areas.codes]
+        counted = self.counted(year)
+        if counted is not None:
+            for indices, statistic, level, n in counted:
+                if statistic == "station":
+                    for i in indices:
+                        _add_stations(result[i], int(level) if level else None, n)
+            return result
         for i, (_, kind, level, _) in self.branches():
             if kind == OrgKind.STATION_BRANCH.value:
                 _add_stations(result[i], level, 1)

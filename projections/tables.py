@@ -130,23 +130,30 @@ coverage_activities = temporal_table(
 organisation held, as the coverage projection sees them: what its volunteer and themed-day counts
 (``coverage_counts`` families ``V`` and ``R``) are recounted from."""
 
-coverage_counts = Table(
-    "coverage_counts",
-    metadata,
-    # "E" entities (R13.1), "M" members (R13.6), "S" the members statistics (R3), "T" training (R7),
-    # "V" volunteers (R11.3), "R" the monthly themed party day (R10)
-    Column("family", String(1), primary_key=True),
-    Column("depth", Integer, primary_key=True),  # 2 province, 4 city, 6 county: region_code's length
-    Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day
-    Column("period", Date, primary_key=True),  # the first day of the year or month, or the day
-    Column("region_code", String(6), primary_key=True),  # the region's prefix (region_prefix)
-    Column("a", String(32), primary_key=True),  # entity kind, member category, or a statistic's value
-    Column("b", String(16), primary_key=True),  # R13.1 bucket, member affiliation, statistic, sessions
-    Column("delta", BigInteger, nullable=False),
-)
+
+def counts_table(name: str) -> Table:
+    """A table of pre-aggregated counts (``projections.coverage_counts``): per family, region prefix and
+    key (``a``, ``b``), the signed change on a day, stored at the day, its month and its year."""
+    return Table(
+        name,
+        metadata,
+        Column("family", String(1), primary_key=True),
+        Column("depth", Integer, primary_key=True),  # 2 province, 4 city, 6 county: region_code's length
+        Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day
+        Column("period", Date, primary_key=True),  # the first day of the year or month, or the day
+        Column("region_code", String(6), primary_key=True),  # the region's prefix (region_prefix)
+        Column("a", String(32), primary_key=True),  # entity kind, member category, a statistic's value
+        Column("b", String(16), primary_key=True),  # R13.1 bucket, member affiliation, statistic, ...
+        Column("delta", BigInteger, nullable=False),
+    )
+
+
+coverage_counts = counts_table("coverage_counts")
 """Pre-aggregated coverage counts (``projections.coverage_counts``): the signed change, on each day,
-of the number of entities (members) counted under a key, as the ledger believes now, for each
-county and rolled up to its city and province."""
+of the number of entities (members, organisations) counted under a key, as the ledger believes now,
+for each county and rolled up to its city and province. Families: "E" entities (R13.1), "M" members
+(R13.6), "S" the members statistics (R3), "T" training (R7), "V" volunteers (R11.3), "R" the monthly
+themed party day (R10)."""
 
 # --- audit trail ----------------------------------------------------------------------------------
 
@@ -292,6 +299,11 @@ stars_station_stars = temporal_table(
     Column("org_id", Uuid, nullable=False, index=True),
     Column("level", BigInteger, nullable=False),
 )
+
+stars_counts = counts_table("stars_counts")
+"""Pre-aggregated stars counts (``projections.stars_counts``): family "B", the strongest-branch
+figures (R11.2) and the station stars (R9.1) of the organisations counted under a key on each day, as
+the ledger believes now, for each county and rolled up to its city and province."""
 
 stars_xinhuo = temporal_table(
     "stars_xinhuo",

@@ -19,7 +19,14 @@ from sqlalchemy import select
 from domain import errors
 from domain.application import Ledger
 from domain.envelope import CommandContext
-from domain.values import EntityStatus
+from domain.values import (
+    DisqualificationKind,
+    EntityStatus,
+    EvaluationKind,
+    OrgRating,
+    RatingLevel,
+    SocialResult,
+)
 from infra.settings import Settings
 from infra.store import Container, build, projections_for
 from projections.coverage import CoverageProjection, CoverageReport, CoverageView
@@ -103,6 +110,9 @@ STEPS = {
     "themed": st.tuples(st.just("themed"), DAYS, st.integers(0, 20), st.integers(0, 20)),
     "star": st.tuples(st.just("star"), DAYS, st.integers(3, 5)),
     "mobile": st.tuples(st.just("mobile"), DAYS, st.integers(0, 20)),
+    "dissolve_station": st.tuples(st.just("dissolve_station"), DAYS),
+    "branch": st.tuples(st.just("branch"), DAYS, st.sampled_from(["330402", "330411", "330102"])),
+    "rating": st.tuples(st.just("rating"), DAYS, st.integers(0, 20), st.integers(0, 4)),
 }
 """Each kind of step of a random history (``run_history``), by name."""
 STEP = st.one_of(*STEPS.values())
@@ -194,6 +204,14 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 ledger.award_station_star(
                     ctx, effective_on=day, org_id=station, level=step[2], awarding_body="市局"
                 )
+            elif kind == "dissolve_station":
+                ledger.dissolve_organization(ctx, station, effective_on=day, reason="机构改革")
+            elif kind == "branch":  # an agency branch: in the strongest-branch denominator (R11.2)
+                orgs.append(
+                    f.establish(ledger, ctx, [], kind="agency_branch", region_code=step[2], effective_on=day)
+                )
+            elif kind == "rating":
+                rate_branch(ledger, ctx, [station, *orgs][step[2] % (len(orgs) + 1)], day, step[3])
             elif kind == "mobile" and (m := pick(members, step[2])):
                 ledger.transfer_member_relationship(
                     ctx, m, effective_on=day, to_org_name="温州市某镇党委", affiliation="mobile"
@@ -203,6 +221,33 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 )
         except errors.DomainError:
             pass
+
+
+def rate_branch(ledger: Ledger, ctx: CommandContext, org: Any, day: date, outcome: int) -> None:
+    """R11: a strongest-branch rating of ``day``'s year started on ``day``; ``outcome`` 0: left there;
+    1: disqualified (R11.5); 2 to 4: through the four evaluations and the agency committee, awarded
+    for the year (2) or for two years (3, 4); 4: the award revoked 40 days later."""
+    rating = ledger.start_strongest_branch_rating(ctx, effective_on=day, org_id=org, year=day.year).id
+    if outcome == 1:
+        ledger.record_strongest_branch_disqualification(
+            ctx, rating, effective_on=day, kind=DisqualificationKind.OTHER, occurred_on=day
+        )
+    if outcome < 2:
+        return
+    for kind, values in (
+        (EvaluationKind.ORGANIZATION, {"rating": OrgRating.EXCELLENT}),
+        (EvaluationKind.MEMBERS, {"participants": 20, "excellent": 19}),
+        (EvaluationKind.MASS, {"respondents": 50, "dissatisfied": 1, "verified": False}),
+        (EvaluationKind.SOCIAL, {"result": SocialResult.CLEAN}),
+    ):
+        ledger.record_strongest_branch_evaluation(ctx, rating, effective_on=day, kind=kind, **values)
+    agency = RatingLevel.AGENCY_COMMITTEE
+    ledger.apply_strongest_branch(ctx, rating, effective_on=day, level=agency, to_body="机关党委")
+    ledger.decide_strongest_branch(ctx, rating, effective_on=day, level=agency, passed=True)
+    end = day.year + min(outcome, 3) - 2
+    ledger.award_strongest_branch(ctx, rating, effective_on=day, start_year=day.year, end_year=end)
+    if outcome == 4:
+        ledger.revoke_strongest_branch(ctx, rating, effective_on=day + timedelta(days=40), reason="负面舆情")
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
