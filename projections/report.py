@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, select
+from sqlalchemy import BigInteger, Connection, Date, Integer, String, bindparam, func, select
 
 from domain.mobile_round import deadline
 from domain.values import region_prefix
@@ -46,16 +46,40 @@ def is_cut_off(day: date) -> bool:
     return (day.month, day.day) in ((6, 30), (12, 31))
 
 
+def _child_codes() -> Any:
+    """The first code of each child region under ``prefix`` (below ``upper``) with an organisation on
+    ``as_of`` as known at ``known``: a recursive query skipping from each child's first code to the
+    next child's, one probe of ``ix_coverage_organizations_region`` per child region. Built once, with
+    its parameters bound at each call."""
+    as_of, known = bindparam("as_of", type_=Date), bindparam("known", type_=BigInteger)
+    upper, width = bindparam("upper", type_=String), bindparam("width", type_=Integer)
+
+    def first_code(low: Any) -> Any:
+        return (
+            select(func.min(O.c.region_code))
+            .where(O.c.region_code >= low, O.c.region_code < upper, visible(O, as_of, known))
+            .scalar_subquery()
+        )
+
+    found = select(first_code(bindparam("prefix", type_=String)).label("code")).cte("found", recursive=True)
+    after_child = func.substr(found.c.code, 1, width, type_=String).concat("z")
+    found = found.union_all(select(first_code(after_child)).where(found.c.code.is_not(None)))
+    return select(found.c.code).where(found.c.code.is_not(None))
+
+
+_CHILD_CODES = _child_codes()
+
+
 def child_regions(conn: Connection, region: str, as_of: date, known: int) -> list[str]:
-    """The regions one level below ``region`` that hold an organisation on that date."""
+    """The regions one level below ``region`` that hold an organisation on that date (``_CHILD_CODES``:
+    a probe per child region, not a read of every organisation of the province; issue #6, P4)."""
     prefix = region_prefix(region)
     if len(prefix) >= 6:
         return []
     width = len(prefix) + 2
-    codes = conn.scalars(
-        select(O.c.region_code).where(O.c.region_code.startswith(prefix), visible(O, as_of, known)).distinct()
-    )
-    children = {code[:width].ljust(6, "0") for code in codes}
+    asked = {"as_of": as_of, "known": known, "prefix": prefix, "upper": prefix + "z", "width": width}
+    # "z": above every (digit) code under the prefix
+    children = {code[:width].ljust(6, "0") for code in conn.scalars(_CHILD_CODES, asked)}
     children.discard(region)
     return sorted(children)
 

@@ -77,6 +77,12 @@ coverage_organizations = temporal_table(
     Column("dissolved", Boolean, nullable=False),
 )
 
+Index(  # the half-year report's child regions: one probe per child region (issue #6, P4)
+    "ix_coverage_organizations_region",
+    coverage_organizations.c.region_code,
+    postgresql_include=list(VALIDITY),
+)
+
 coverage_work = temporal_table(
     "coverage_work",
     metadata,

@@ -78,8 +78,11 @@ def temporal_table(name: str, metadata: MetaData, *columns: Column[Any]) -> Tabl
     return table
 
 
-def visible(table: Table, as_of: date, known: int) -> ColumnElement[bool]:
-    """Rows that held on ``as_of`` according to the events up to position ``known``."""
+def visible(
+    table: Table, as_of: date | ColumnElement[date], known: int | ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Rows that held on ``as_of`` according to the events up to position ``known`` (values, or bound
+    parameters of a statement built once)."""
     return and_(
         table.c.valid_from <= as_of,
         or_(table.c.valid_to.is_(None), table.c.valid_to > as_of),

@@ -220,3 +220,32 @@ def test_organisations_sorted_by_uuid_come_in_the_order_of_their_text(ids: list[
     """The report's lists break ties by organisation id as text; they sort by the UUID itself, which
     orders as its text (issue #6, P4: no string made per organisation for the sort)."""
     assert sorted(ids) == sorted(ids, key=str)
+
+
+def test_R3_child_regions_are_those_holding_an_organisation_on_the_date(
+    container: Container, ctx: CommandContext
+) -> None:
+    """The report's areas (R3): the region, then each region one level below it with an organisation
+    on the date as known at the position, found by one probe per child region (issue #6, P4)."""
+    ledger = container.ledger
+    f.establish(ledger, ctx, [], region_code="330000", effective_on=date(2020, 1, 1))  # the province's own
+    f.establish(ledger, ctx, [], region_code="330402", effective_on=date(2020, 1, 1))
+    f.establish(ledger, ctx, [], region_code="330411", effective_on=date(2022, 1, 1))
+    gone = f.establish(ledger, ctx, [], region_code="330102", effective_on=date(2020, 1, 1))
+    ledger.dissolve_organization(ctx, gone, effective_on=date(2021, 1, 1), reason="撤销")
+    container.runner.catch_up()
+    known = container.runner.head()
+    f.establish(ledger, ctx, [], region_code="331002", effective_on=date(2020, 1, 1))  # recorded later
+    container.runner.catch_up()
+    with container.engine.connect() as conn:
+
+        def children(region: str, as_of: date, position: int = ALL_KNOWN) -> list[str]:
+            return child_regions(conn, region, as_of, position)  # type: ignore[arg-type]
+
+        assert children("330000", date(2019, 12, 31)) == []
+        # a dissolved organisation keeps its row: its region still holds an organisation
+        assert children("330000", date(2021, 6, 30)) == ["330100", "330400", "331000"]
+        assert children("330000", date(2021, 6, 30), known) == ["330100", "330400"]
+        assert children("330400", date(2021, 6, 30)) == ["330402"]
+        assert children("330400", date(2022, 6, 30)) == ["330402", "330411"]
+        assert children("330402", date(2022, 6, 30)) == []
