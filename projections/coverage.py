@@ -134,13 +134,7 @@ class CoverageProjection(AsLastRecorded):
             for event, position in batch
             if not isinstance(event, Activity.Held) or event.activity_type in COUNTED_ACTIVITIES
         ]
-        first: dict[UUID, int] = {}
-        by_kind: dict[str, set[UUID]] = {a.__name__: set() for a in self.aggregates}
-        for event, position in batch:
-            subjects = by_kind.get(type(event).__qualname__.split(".")[0])
-            if subjects is not None:
-                subjects.add(event.originator_id)
-                first[event.originator_id] = min(position, first.get(event.originator_id, position))
+        first, by_kind = counts.batch_subjects(batch, self.aggregates)
         if not first:
             return
         super().handle_batch(conn, batch)

@@ -60,6 +60,7 @@ by batch; it counts every believed row once at its end (``refill``).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -69,7 +70,23 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, Table, and_, bindparam, delete, exists, func, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    Integer,
+    Row,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -180,6 +197,30 @@ def believed_before(first: dict[UUID, int]) -> Believed:
         return bool(row.known_from < p and (row.known_to is None or row.known_to >= p))
 
     return before
+
+
+def batch_subjects(
+    batch: Iterable[tuple[Any, int]], aggregates: Iterable[type]
+) -> tuple[dict[UUID, int], dict[str, set[UUID]]]:
+    """A batch's subjects of the given aggregates: each one's first position in the batch, and the
+    subjects by aggregate class name (what ``apply`` is given)."""
+    first: dict[UUID, int] = {}
+    by_kind: dict[str, set[UUID]] = {a.__name__: set() for a in aggregates}
+    for event, position in batch:
+        subjects = by_kind.get(type(event).__qualname__.split(".")[0])
+        if subjects is not None:
+            subjects.add(event.originator_id)
+            first[event.originator_id] = min(position, first.get(event.originator_id, position))
+    return first, by_kind
+
+
+def believed_by(rows: Iterable[Any], key: str, believed: Believed) -> defaultdict[UUID, list[Any]]:
+    """The rows ``believed`` holds, by the value of their column ``key``."""
+    grouped: defaultdict[UUID, list[Any]] = defaultdict(list)
+    for row in rows:
+        if believed(row):
+            grouped[getattr(row, key)].append(row)
+    return grouped
 
 
 def touched_since(low: int) -> Callable[[Table], ColumnElement[bool]]:
@@ -342,6 +383,14 @@ def settled(conn: Connection, known: int, tables: Sequence[Table] = COUNTED_FROM
 
 def _settled(conn: Connection, known: int, tables: Sequence[Table]) -> bool:
     """``settled``, asked of the database."""
+    return not conn.execute(_settled_query(tuple(tables)), {"known": known}).scalar()
+
+
+@functools.cache
+def _settled_query(tables: tuple[Table, ...]) -> Any:
+    """``_settled``'s statement, built once per set of tables: an EXISTS per table and condition, as
+    separate index probes (an OR inside one plans slower)."""
+    known = bindparam("known", type_=BigInteger)
     later = [
         exists().where(condition)
         for table in tables
@@ -349,8 +398,8 @@ def _settled(conn: Connection, known: int, tables: Sequence[Table]) -> bool:
             table.c.known_to > known,  # closed after it
             and_(table.c.known_to.is_(None), table.c.known_from > known),  # recorded after it, believed
         )
-    ]  # one statement: an EXISTS each, as separate index probes (an OR inside one plans slower)
-    return not conn.execute(select(or_(*later))).scalar()
+    ]
+    return select(or_(*later))
 
 
 DEPTHS = (2, 4, 6)
@@ -370,30 +419,54 @@ def sums(
     """(region prefix, a, b, count) of a family as of a date, believed now, for the region prefixes of
     length ``depth`` (under ``prefix``, or among ``codes``); only non-zero counts. ``table``: the
     counts table (``coverage_counts``, or ``stars_counts``)."""
-    year, month = date(as_of.year, 1, 1), as_of.replace(day=1)
+    asked: dict[str, Any] = {
+        "family": family,
+        "depth": depth,
+        "year": date(as_of.year, 1, 1),
+        "month": as_of.replace(day=1),
+        "as_of": as_of,
+    }
+    if prefix:
+        asked["prefix"] = prefix
+    if codes is not None:
+        asked["codes"] = list(codes)
+    if a is not None:
+        asked["a"] = a
+    query = _sums_query(table, bool(prefix), a is not None, codes is not None)
+    return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query, asked)]
+
+
+@functools.cache
+def _sums_query(table: Table, prefix: bool, a: bool, codes: bool) -> Any:
+    """``sums``' statement, built once per table and filter (it is asked about a dozen times per
+    half-year report; building it was most of a small question's time: issue #6, P4)."""
+    year, month = bindparam("year", type_=Date), bindparam("month", type_=Date)
     conditions: list[ColumnElement[bool]] = [
-        table.c.family == family,
-        table.c.depth == depth,
+        table.c.family == bindparam("family", type_=String),
+        table.c.depth == bindparam("depth", type_=Integer),
         or_(
             and_(table.c.level == "Y", table.c.period < year),
             and_(table.c.level == "M", table.c.period >= year, table.c.period < month),
-            and_(table.c.level == "D", table.c.period >= month, table.c.period <= as_of),
+            and_(
+                table.c.level == "D",
+                table.c.period >= month,
+                table.c.period <= bindparam("as_of", type_=Date),
+            ),
         ),
     ]
     if prefix:
-        conditions.append(table.c.region_code.startswith(prefix))
-    if codes is not None:
-        conditions.append(table.c.region_code.in_(list(codes)))
-    if a is not None:
-        conditions.append(table.c.a == a)
+        conditions.append(table.c.region_code.startswith(bindparam("prefix", type_=String)))
+    if codes:
+        conditions.append(table.c.region_code.in_(bindparam("codes", expanding=True)))
+    if a:
+        conditions.append(table.c.a == bindparam("a", type_=String))
     total = func.sum(table.c.delta)
-    query = (
+    return (
         select(table.c.region_code, table.c.a, table.c.b, total)
         .where(*conditions)
         .group_by(table.c.region_code, table.c.a, table.c.b)
         .having(total != 0)
     )
-    return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query)]
 
 
 def region_prefixes(
@@ -469,10 +542,7 @@ def _member_days(
 ) -> Iterator[tuple[Any, str, date, date | None]]:
     """R13.6: each member row's days on which its home organisation has a row, with that row's region
     code: (member row, region code, start, stop), present members and leavers alike."""
-    homes: defaultdict[UUID, list[Any]] = defaultdict(list)
-    for row in o_rows:
-        if believed(row):
-            homes[row.subject_id].append(row)
+    homes = believed_by(o_rows, "subject_id", believed)
     for row in m_rows:
         if not believed(row):
             continue

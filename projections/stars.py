@@ -138,13 +138,7 @@ class StarsProjection(TemporalProjection):
         super().handle_batch(conn, batch)
         if conn.get_execution_options().get(REPLAYING):
             return  # a rebuild's replay: the counts are counted once at its end (finish_replay)
-        first: dict[UUID, int] = {}
-        by_kind: dict[str, set[UUID]] = {a.__name__: set() for a in self.counted}
-        for event, position in batch:
-            subjects = by_kind.get(type(event).__qualname__.split(".")[0])
-            if subjects is not None:
-                subjects.add(event.originator_id)
-                first[event.originator_id] = min(position, first.get(event.originator_id, position))
+        first, by_kind = coverage_counts.batch_subjects(batch, self.counted)
         if first:
             counts.apply(conn, first, *(by_kind[a.__name__] for a in self.counted))
 

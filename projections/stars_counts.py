@@ -25,7 +25,7 @@ ratings' or star's rows, the batch changed, before and after it, as the coverage
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
 from itertools import pairwise
@@ -128,14 +128,8 @@ def _branch_spans(
     """Family ``B``: each organisation's days in its row's region, cut where a rating or star row
     starts or ends and on 1 January of each year a rating's standing for the year changes (its rating
     year, the year after, the year after its term), with what it counts for on those days."""
-    ratings: defaultdict[UUID, list[Any]] = defaultdict(list)
-    for row in sb_rows:
-        if believed(row):
-            ratings[row.org_id].append(row)
-    stars: defaultdict[UUID, list[Any]] = defaultdict(list)
-    for row in st_rows:
-        if believed(row):
-            stars[row.org_id].append(row)
+    ratings = counts.believed_by(sb_rows, "org_id", believed)
+    stars = counts.believed_by(st_rows, "org_id", believed)
     for org in o_rows:
         if not believed(org):
             continue

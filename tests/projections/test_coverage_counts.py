@@ -309,14 +309,20 @@ def test_a_coverage_batch_holds_the_counts_lock_until_it_commits(
     recount the entity without the other's rows (write skew): the coverage handler holds a
     transaction-level advisory lock, so the second waits for the first to commit."""
     f.register_entity(container.ledger, ctx)
+    assert_batch_holds_lock(container, "coverage", counts.LOCK)
+
+
+def assert_batch_holds_lock(container: Container, projection: str, key: int) -> None:
+    """Applying the store's first events, ``projection``'s handler holds advisory lock ``key`` until
+    its transaction commits: another transaction cannot take it meanwhile, and can afterwards."""
     runner = container.runner
     notifications = runner.ledger.recorder.select_notifications(start=1, limit=10)
     batch = list(zip(runner._decode(notifications), (n.id for n in notifications), strict=True))
     try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")
     with container.engine.connect() as first, container.engine.connect() as second:
         with first.begin():
-            runner.projections["coverage"].handle_batch(first, batch)
+            runner.projections[projection].handle_batch(first, batch)
             with second.begin():
-                assert second.scalar(try_lock, {"key": counts.LOCK}) is False
+                assert second.scalar(try_lock, {"key": key}) is False
         with second.begin():
-            assert second.scalar(try_lock, {"key": counts.LOCK}) is True
+            assert second.scalar(try_lock, {"key": key}) is True

@@ -15,7 +15,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from domain.envelope import CommandContext
 from domain.values import OrgKind
@@ -25,6 +25,7 @@ from projections.coverage import Areas
 from projections.stars import StarsView
 from projections.tables import stars_counts as SC
 from tests import factories as f
+from tests.projections.test_coverage_counts import assert_batch_holds_lock
 from tests.projections.test_temporal import STEPS, rate_branch, run_history
 
 FROM_COUNTS, FROM_ROWS = StarsView(counts=True), StarsView(counts=False)
@@ -134,14 +135,4 @@ def test_a_stars_batch_holds_the_counts_lock_until_it_commits(
     """An organisation and its rating applied by two workers at once would each recount without the
     other's rows: the stars handler holds its own transaction-level advisory lock to its commit."""
     f.establish(container.ledger, ctx, [], kind=OrgKind.AGENCY_BRANCH)
-    runner = container.runner
-    notifications = runner.ledger.recorder.select_notifications(start=1, limit=10)
-    batch = list(zip(runner._decode(notifications), (n.id for n in notifications), strict=True))
-    try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")
-    with container.engine.connect() as first, container.engine.connect() as second:
-        with first.begin():
-            runner.projections["stars"].handle_batch(first, batch)
-            with second.begin():
-                assert second.scalar(try_lock, {"key": stars_counts.LOCK}) is False
-        with second.begin():
-            assert second.scalar(try_lock, {"key": stars_counts.LOCK}) is True
+    assert_batch_holds_lock(container, "stars", stars_counts.LOCK)
