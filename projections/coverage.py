@@ -26,8 +26,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.activity import Activity
 from domain.market_entity import MarketEntity
 from domain.member import Member
+from domain.mobile_round import MobileRound, deadline
 from domain.organization import PartyOrganization
-from domain.values import ActivityType, EntityStatus, Formation, region_prefix
+from domain.values import ActivityType, EntityStatus, Formation, MobileStep, region_prefix
 from projections import coverage_counts as counts
 from projections.runner import REPLAYING
 from projections.tables import (
@@ -44,6 +45,9 @@ from projections.tables import (
 )
 from projections.tables import (
     coverage_organizations as O,
+)
+from projections.tables import (
+    coverage_rounds as CR,
 )
 from projections.tables import (
     coverage_training as T,
@@ -108,11 +112,12 @@ class CoverageProjection(AsLastRecorded):
     """Feeds the coverage tables from MarketEntity, PartyOrganization and Member state, and from
     Activity state, for the counts, the participants of trainings (R7, ``coverage_training``) and of
     volunteer services (R11.3, ``coverage_volunteers``) and the volunteer services and themed party
-    days each organisation held (``coverage_activities``)."""
+    days each organisation held (``coverage_activities``), and from MobileRound state the mobile
+    members' rounds (R6, ``coverage_rounds``)."""
 
     name = "coverage"
-    tables: tuple[Table, ...] = (E, O, W, M, T, V, CA, C)
-    aggregates = (MarketEntity, PartyOrganization, Member, Activity)
+    tables: tuple[Table, ...] = (E, O, W, M, T, V, CA, CR, C)
+    aggregates = (MarketEntity, PartyOrganization, Member, Activity, MobileRound)
     recorded_order = (Activity.Held,)
 
     def prepare(self, conn: Connection) -> None:
@@ -140,8 +145,8 @@ class CoverageProjection(AsLastRecorded):
         super().handle_batch(conn, batch)
         if conn.get_execution_options().get(REPLAYING):
             return  # a rebuild's replay: the counts are counted once at its end (finish_replay)
-        entities, orgs, members, activities = (by_kind[a.__name__] for a in self.aggregates)
-        counts.apply(conn, first, entities, orgs, members, activities)
+        entities, orgs, members, activities, rounds = (by_kind[a.__name__] for a in self.aggregates)
+        counts.apply(conn, first, entities, orgs, members, activities, rounds)
 
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if isinstance(aggregate, MarketEntity):
@@ -176,6 +181,25 @@ class CoverageProjection(AsLastRecorded):
                     for officer, entity_ids in aggregate.guidance.items()
                     for entity_id in entity_ids
                 ],
+            }
+        if isinstance(aggregate, MobileRound):
+            returned = next(
+                (
+                    s["effective_on"]
+                    for s in aggregate.steps
+                    if s["step"] == MobileStep.RECEIPT_RETURNED.value
+                ),
+                None,
+            )
+            return {
+                CR: [
+                    {
+                        "business_org_id": aggregate.business_org_id,
+                        "year": aggregate.year,
+                        "step": aggregate.step,
+                        "by_deadline": returned is not None and returned <= deadline(aggregate.year),
+                    }
+                ]
             }
         if isinstance(aggregate, Activity):
             kind, held_on = aggregate.activity_type, aggregate.held_on

@@ -97,12 +97,13 @@ from projections.tables import coverage_counts as C
 from projections.tables import coverage_entities as E
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
+from projections.tables import coverage_rounds as CR
 from projections.tables import coverage_training as T
 from projections.tables import coverage_volunteers as V
 from projections.tables import coverage_work as W
 from projections.temporal import ALL_KNOWN, among_chunks, qualified
 
-ENTITIES, MEMBERS, STATISTICS, TRAINING, VOLUNTEERS, THEMED_DAYS = "E", "M", "S", "T", "V", "R"
+ENTITIES, MEMBERS, STATISTICS, TRAINING, VOLUNTEERS, THEMED_DAYS, ROUNDS = "E", "M", "S", "T", "V", "R", "C"
 ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
 LOCK = 0x64616E676A69616E  # "dangjian": the advisory lock of the coverage handler's transactions
 
@@ -126,10 +127,11 @@ def apply(
     orgs: set[UUID],
     members: set[UUID],
     activities: Collection[UUID] = (),
+    rounds: Collection[UUID] = (),
 ) -> None:
     """Write the counts' changes of a batch whose rows are written: ``first`` is each subject's first
-    position in the batch; ``entities``, ``orgs``, ``members`` and ``activities`` the batch's subjects
-    by aggregate."""
+    position in the batch; ``entities``, ``orgs``, ``members``, ``activities`` and ``rounds`` the
+    batch's subjects by aggregate."""
     if not first:
         return
     lock(conn)  # from here on this transaction's reads see every recount committed before it
@@ -142,6 +144,7 @@ def apply(
 
     entities = set(entities)
     members = set(members)
+    rounds = set(rounds)
     if orgs:
         # the entities whose guidance rows an organisation's events changed (not every entity it
         # guides: a station's unrelated event would recount thousands), and the members at home in
@@ -150,6 +153,9 @@ def apply(
         moved = scalars_of(conn, select(O.c.subject_id).where(changed(O)), O.c.subject_id, orgs)
         if moved:
             members.update(scalars_of(conn, select(M.c.subject_id).where(touched(M)), M.c.home_org_id, moved))
+            rounds |= scalars_of(
+                conn, select(CR.c.subject_id).where(touched(CR)), CR.c.business_org_id, moved
+            )
     trainees: set[UUID] = set()  # the participants of its trainings, before and after (R7)
     # the organisations whose volunteer (R11.3) and themed-day (R10) spans the batch can change
     recount = {VOLUNTEERS: set(orgs), THEMED_DAYS: set(orgs)}
@@ -183,6 +189,12 @@ def apply(
         recount[VOLUNTEERS].update(row.home_org_id for row in own)
     if recount[VOLUNTEERS] or recount[THEMED_DAYS]:
         _recount_organizations(conn, changes, recount, touched, before)
+    if rounds:
+        r_rows = rows_of(conn, CR, CR.c.subject_id, rounds, touched(CR))
+        places = {row.business_org_id for row in r_rows}
+        o_rows = rows_of(conn, O, O.c.subject_id, places, touched(O)) if places else []
+        count_spans(changes, ROUNDS, _round_spans(r_rows, o_rows, before), -1)
+        count_spans(changes, ROUNDS, _round_spans(r_rows, o_rows, believed_now), +1)
     write(conn, changes)
 
 
@@ -319,6 +331,13 @@ def _fill(conn: Connection) -> None:
         for family, spans in MEMBER_FAMILIES:
             count_spans(changes, family, spans(m_rows, o_rows, t_rows, believed_now), +1)
         write(conn, changes)
+    for ids in believed_subjects(conn, CR):
+        r_rows = believed_rows(conn, CR, CR.c.subject_id, ids)
+        places = {row.business_org_id for row in r_rows}
+        o_rows = believed_rows(conn, O, O.c.subject_id, places) if places else []
+        changes = Counter()
+        count_spans(changes, ROUNDS, _round_spans(r_rows, o_rows, believed_now), +1)
+        write(conn, changes)
     for ids in believed_subjects(conn, O, ORGANIZATION_SHARE):
         changes = Counter()
         o_rows = believed_rows(conn, O, O.c.subject_id, ids)
@@ -361,7 +380,7 @@ def settled_once() -> Iterator[None]:
         _SETTLED.reset(token)
 
 
-COUNTED_FROM = (E, W, M, O, T, V, CA)
+COUNTED_FROM = (E, W, M, O, T, V, CA, CR)
 """The coverage tables the counts are counted from."""
 
 
@@ -537,20 +556,40 @@ def _entity_spans(e_rows: Iterable[Any], w_rows: Iterable[Any], believed: Believ
             yield (row.region_code, row.kind, bucket), start, None if stop == date.max else stop
 
 
+def _days_in_region(
+    rows: Iterable[Any], o_rows: Iterable[Any], org: str, believed: Believed
+) -> Iterator[tuple[Any, str, date, date | None]]:
+    """Each row's days on which the organisation it names in column ``org`` has a row, with that row's
+    region code: (row, region code, start, stop)."""
+    orgs = believed_by(o_rows, "subject_id", believed)
+    for row in rows:
+        if not believed(row):
+            continue
+        for place in orgs.get(getattr(row, org), ()):
+            start = max(row.valid_from, place.valid_from)
+            stop = min(row.valid_to or date.max, place.valid_to or date.max)
+            if start < stop:
+                yield row, place.region_code, start, None if stop == date.max else stop
+
+
 def _member_days(
     m_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed
 ) -> Iterator[tuple[Any, str, date, date | None]]:
-    """R13.6: each member row's days on which its home organisation has a row, with that row's region
-    code: (member row, region code, start, stop), present members and leavers alike."""
-    homes = believed_by(o_rows, "subject_id", believed)
-    for row in m_rows:
-        if not believed(row):
-            continue
-        for org in homes.get(row.home_org_id, ()):
-            start = max(row.valid_from, org.valid_from)
-            stop = min(row.valid_to or date.max, org.valid_to or date.max)
-            if start < stop:
-                yield row, org.region_code, start, None if stop == date.max else stop
+    """R13.6: each member row's days on which its home organisation has a row, in that row's region,
+    present members and leavers alike."""
+    return _days_in_region(m_rows, o_rows, "home_org_id", believed)
+
+
+def _round_spans(r_rows: Iterable[Any], o_rows: Iterable[Any], believed: Believed) -> Iterator[Span]:
+    """R6: each mobile member's round on the days its business-place organisation has a row, in that
+    row's region, by year and step (``a``: "year:step") and, in ``b``, whether its receipt came back by
+    the deadline (R6.3: "by_deadline", else "")."""
+    for row, region, start, stop in _days_in_region(r_rows, o_rows, "business_org_id", believed):
+        yield (region, f"{row.year}:{row.step}", BY_DEADLINE if row.by_deadline else ""), start, stop
+
+
+BY_DEADLINE = "by_deadline"
+"""Family ``C``'s column ``b`` for a round whose receipt came back by 30 November of its year (R6.3)."""
 
 
 def _member_spans(

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.mobile_round import MobileRound, deadline
 from domain.personal import ERASED, erasures
 from domain.values import MobileStep, region_prefix
+from projections import coverage_counts
 from projections.coverage import Areas
 from projections.members import scrub_personal_data
 from projections.tables import coverage_organizations as O
@@ -137,7 +138,11 @@ class ChainReport:
 
 
 class MobileChainView:
-    """Queries over the mobile-member chain table."""
+    """Queries over the mobile-member chain table; ``counts``: the half-year report's totals from the
+    coverage counts (family ``C``, ``projections.coverage_counts``) when they answer."""
+
+    def __init__(self, counts: bool = True) -> None:
+        self.counts = counts
 
     def report(
         self,
@@ -203,8 +208,25 @@ class MobileChainView:
         self, conn: Connection, areas: Areas, *, year: int, as_of: date = date.max, known: int = ALL_KNOWN
     ) -> list[ChainTotals]:
         """The ``totals`` of ``report(region=code)`` for every code of ``areas`` at once (issue #6, P4):
-        one query, grouped by the business-place organisation's region code and step (R6.2, R6.3)."""
+        one query, grouped by the business-place organisation's region code and step (R6.2, R6.3); from
+        the coverage counts when they answer (the year is the date's, the areas regions, the position
+        settled), a few rows per key whatever the number of rounds."""
         due = deadline(year)
+        result = [ChainTotals() for _ in areas.codes]
+        prefixes = (
+            coverage_counts.region_prefixes(conn, areas.prefixes, known)
+            if self.counts and year == as_of.year
+            else None
+        )
+        if prefixes is not None:
+            for indices, year_step, by_deadline, count in coverage_counts.sums_by_area(
+                conn, coverage_counts.ROUNDS, as_of, prefixes
+            ):
+                of_year, _, value = year_step.partition(":")
+                if of_year == str(year):
+                    for i in indices:
+                        _add_step(result[i], value, count, count if by_deadline else 0)
+            return _totals(result, as_of, due)
         joined = R.outerjoin(O, and_(O.c.subject_id == R.c.business_org_id, visible(O, as_of, known)))
         query = (
             select(
@@ -217,18 +239,10 @@ class MobileChainView:
             .where(visible(R, as_of, known), R.c.year == year, *areas.condition(O.c.region_code))
             .group_by(O.c.region_code, R.c.step)
         )
-        result = [ChainTotals() for _ in areas.codes]
         for code, value, count, returned_by_deadline in conn.execute(query):
             for i in areas.of(code):
-                totals = result[i]
-                totals.by_step[value] = totals.by_step.get(value, 0) + count
-                if value == MobileStep.RECEIPT_RETURNED.value:
-                    totals.completed_by_deadline += returned_by_deadline
-        for totals in result:
-            totals.rounds = sum(totals.by_step.values())
-            totals.completed = totals.by_step[MobileStep.RECEIPT_RETURNED.value]
-            totals.overdue = totals.rounds - totals.completed if as_of > due else 0
-        return result
+                _add_step(result[i], value, count, returned_by_deadline)
+        return _totals(result, as_of, due)
 
     @staticmethod
     def _round(row: Any, due: date, as_of: date) -> ChainRound:
@@ -250,3 +264,19 @@ class MobileChainView:
             complete=complete,
             overdue=not complete and as_of > due,
         )
+
+
+def _add_step(totals: ChainTotals, step: str, count: int, returned_by_deadline: int) -> None:
+    """R6.2: ``count`` rounds at ``step``; R6.3: of them, those whose receipt came back by the deadline."""
+    totals.by_step[step] = totals.by_step.get(step, 0) + count
+    if step == MobileStep.RECEIPT_RETURNED.value:
+        totals.completed_by_deadline += returned_by_deadline
+
+
+def _totals(result: list[ChainTotals], as_of: date, due: date) -> list[ChainTotals]:
+    """The totals of each area from its rounds by step (R6.3: overdue after the deadline)."""
+    for totals in result:
+        totals.rounds = sum(totals.by_step.values())
+        totals.completed = totals.by_step[MobileStep.RECEIPT_RETURNED.value]
+        totals.overdue = totals.rounds - totals.completed if as_of > due else 0
+    return result

@@ -137,6 +137,19 @@ organisation held, as the coverage projection sees them: what its volunteer and 
 (``coverage_counts`` families ``V`` and ``R``) are recounted from."""
 
 
+coverage_rounds = temporal_table(
+    "coverage_rounds",
+    metadata,
+    Column("business_org_id", Uuid, nullable=False, index=True),
+    Column("year", BigInteger, nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("by_deadline", Boolean, nullable=False),
+)
+"""The mobile members' rounds (R6) as the coverage projection sees them: the year, the step reached and
+whether the receipt came back by the deadline (R6.3), and the business-place organisation whose region
+they count in: what its mobile-chain counts (``coverage_counts`` family ``C``) are recounted from."""
+
+
 def counts_table(name: str) -> Table:
     """A table of pre-aggregated counts (``projections.coverage_counts``): per family, region prefix and
     key (``a``, ``b``), the signed change on a day, stored at the day, its month and its year."""
@@ -159,7 +172,7 @@ coverage_counts = counts_table("coverage_counts")
 of the number of entities (members, organisations) counted under a key, as the ledger believes now,
 for each county and rolled up to its city and province. Families: "E" entities (R13.1), "M" members
 (R13.6), "S" the members statistics (R3), "T" training (R7), "V" volunteers (R11.3), "R" the monthly
-themed party day (R10)."""
+themed party day (R10), "C" the mobile members' rounds (R6)."""
 
 # --- audit trail ----------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from projections import coverage_counts as counts
 from projections.activities import ActivitiesView, period_compliance
 from projections.coverage import Areas, CoverageView
 from projections.members import MembersView
+from projections.mobile_chain import MobileChainView
 from projections.report import half_year_report
 from projections.tables import coverage_counts as C
 from tests import factories as f
@@ -32,6 +33,7 @@ from tests.projections.test_temporal import STEP, STEPS, figures, run_history
 FROM_COUNTS, FROM_ROWS = CoverageView(counts=True), CoverageView(counts=False)
 MEMBERS_FROM_COUNTS, MEMBERS_FROM_ROWS = MembersView(counts=True), MembersView(counts=False)
 ACTIVITIES_FROM_COUNTS, ACTIVITIES_FROM_ROWS = ActivitiesView(counts=True), ActivitiesView(counts=False)
+CHAIN_FROM_COUNTS, CHAIN_FROM_ROWS = MobileChainView(counts=True), MobileChainView(counts=False)
 REGIONS = (None, "330000", "330400", "330402", "330411", "330100")
 
 
@@ -41,6 +43,14 @@ def _dates(container: Container, pick: random.Random) -> list[date]:
         days = set(conn.scalars(select(C.c.period).where(C.c.level == "D")))
     near = sorted({d + timedelta(days=k) for d in days for k in (-1, 0)})
     return [*pick.sample(near, min(8, len(near))), date(2024, 12, 31), date(2025, 1, 1), date.max]
+
+
+def _round_days(container: Container, pick: random.Random) -> list[date]:
+    """Some of the days a mobile member's round takes a step (family ``C``) and the days before."""
+    with container.engine.connect() as conn:
+        query = select(C.c.period).where(C.c.family == counts.ROUNDS, C.c.level == "D")
+        days = sorted({d + timedelta(days=k) for d in conn.scalars(query) for k in (-1, 0)})
+    return pick.sample(days, min(8, len(days)))
 
 
 def _rows(container: Container) -> list[tuple[Any, ...]]:
@@ -80,6 +90,9 @@ def _assert_member_counts_answer_as_rows(container: Container, known: int, as_of
                 from_counts = getattr(ACTIVITIES_FROM_COUNTS, section)(conn, regions, **asked_year)
                 from_rows = getattr(ACTIVITIES_FROM_ROWS, section)(conn, regions, **asked_year)
                 assert from_counts == from_rows, (section, asked_year)
+            # the mobile members' rounds (R6.2 steps, R6.3 by the deadline and overdue)
+            from_counts = CHAIN_FROM_COUNTS.totals_by_area(conn, regions, **asked_year)
+            assert from_counts == CHAIN_FROM_ROWS.totals_by_area(conn, regions, **asked_year), asked_year
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -116,7 +129,7 @@ MEMBER_STEP = st.one_of(
             *("dissolve", "cover", "entity", "training", "training", "lecture", "lecture"),
             *("attendance", "attendance", "void", "void"),
             *("volunteer", "volunteer", "volunteer", "themed", "themed", "dissolve", "cover"),
-            *("member", "member", "member"),
+            *("member", "member", "member", "mobile", "mobile", "chain", "chain", "chain", "chain"),
         )
     )
 )
@@ -138,8 +151,50 @@ def test_R7_member_and_training_counts_answer_as_the_rows_after_random_histories
     container.runner.catch_up()
     head = container.runner.head()
     # and in the years after the history: an organisation holding no themed party day from a year on
-    for as_of in (*_dates(container, pick), date(2027, 1, 30), date(2027, 1, 31), date(2028, 6, 30)):
+    for as_of in (
+        *_dates(container, pick),
+        *_round_days(container, pick),
+        *(date(2027, 1, 30), date(2027, 1, 31), date(2028, 6, 30)),
+    ):
         _assert_member_counts_answer_as_rows(container, head, as_of)
+
+
+CHAIN_STEP = st.one_of(
+    *(
+        STEPS[kind]
+        for kind in (
+            *("member", "mobile", "mobile", "chain", "chain", "chain", "chain", "chain"),
+            *("transfer", "leave", "dissolve"),
+        )
+    )
+)
+"""Histories of mobile members' rounds (R6): members made mobile and registered, their rounds taking up
+to four steps at a time, some receipts after 30 November; after three members, two of them mobile with
+rounds of 2024 (``MOBILE_START``)."""
+MOBILE_START = [
+    *(("member", date(2024, 3, 1), i) for i in range(3)),
+    *(("mobile", date(2024, 3, 2), i) for i in range(2)),
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(CHAIN_STEP, min_size=6, max_size=24), batch=st.integers(1, 6), pick=st.randoms())
+def test_R6_mobile_chain_counts_answer_as_the_rows_after_random_histories(
+    container: Container, steps: list[tuple[Any, ...]], batch: int, pick: random.Random
+) -> None:
+    """The half-year report's mobile-chain totals (R6.2 rounds by step, R6.3 completed by the deadline
+    and overdue) from family ``C`` equal those from the rows, on the days rounds take a step and the
+    days before, and after the year."""
+    run_history(container.ledger, [*MOBILE_START, *steps])
+    container.runner.batch_size = batch
+    container.runner.catch_up()
+    head = container.runner.head()
+    regions = Areas(["330000", "330400", "330402", "330411", "330100"])
+    with container.engine.connect() as conn:
+        for as_of in (*_round_days(container, pick), date(2024, 12, 1), date(2025, 12, 31)):
+            asked = {"year": as_of.year, "as_of": as_of, "known": head}
+            from_counts = CHAIN_FROM_COUNTS.totals_by_area(conn, regions, **asked)
+            assert from_counts == CHAIN_FROM_ROWS.totals_by_area(conn, regions, **asked), asked
 
 
 def test_R3_a_position_with_rows_recorded_after_it_is_answered_from_the_rows(

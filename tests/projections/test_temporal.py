@@ -23,6 +23,7 @@ from domain.values import (
     DisqualificationKind,
     EntityStatus,
     EvaluationKind,
+    MobileStep,
     OrgRating,
     RatingLevel,
     SocialResult,
@@ -110,6 +111,7 @@ STEPS = {
     "themed": st.tuples(st.just("themed"), DAYS, st.integers(0, 20), st.integers(0, 20)),
     "star": st.tuples(st.just("star"), DAYS, st.integers(3, 5)),
     "mobile": st.tuples(st.just("mobile"), DAYS, st.integers(0, 20)),
+    "chain": st.tuples(st.just("chain"), DAYS, st.integers(0, 20), st.integers(1, 4)),
     "dissolve_station": st.tuples(st.just("dissolve_station"), DAYS),
     "branch": st.tuples(st.just("branch"), DAYS, st.sampled_from(["330402", "330411", "330102"])),
     "rating": st.tuples(st.just("rating"), DAYS, st.integers(0, 20), st.integers(0, 4)),
@@ -127,6 +129,7 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
     ]
     members: list[Any] = []
     activities: list[Any] = []
+    rounds: list[Any] = []
     station = f.establish(
         ledger, ctx, [], name="某市场监管所党支部", kind="station_branch", effective_on=date(2024, 1, 1)
     )
@@ -216,11 +219,40 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 ledger.transfer_member_relationship(
                     ctx, m, effective_on=day, to_org_name="温州市某镇党委", affiliation="mobile"
                 )
-                ledger.register_mobile_round(
-                    ctx, effective_on=day, member_id=m, year=day.year, business_org_id=orgs[0]
+                rounds.append(
+                    ledger.register_mobile_round(
+                        ctx, effective_on=day, member_id=m, year=day.year, business_org_id=orgs[0]
+                    ).id
                 )
+            elif kind == "chain" and (r := pick(rounds, step[2])):
+                for k in range(step[3]):  # up to four steps, 25 days apart: some receipts after 30 November
+                    advance_round(ledger, ctx, r, day + timedelta(days=25 * k))
         except errors.DomainError:
             pass
+
+
+def advance_round(ledger: Ledger, ctx: CommandContext, round_id: Any, day: date) -> None:
+    """R6.2: the mobile member's round takes its next step on ``day``, or on the day of its last step
+    if that is later (activities filed again on an odd day while at that step)."""
+    mobile_round = ledger.get_mobile_round(round_id)
+    step, day = mobile_round.step, max(day, mobile_round.steps[-1]["effective_on"])
+    if step == MobileStep.REGISTERED:
+        ledger.confirm_mobile_identity(ctx, round_id, effective_on=day, certificate_ref="证明")
+    elif step == MobileStep.IDENTITY_CONFIRMED or (step == MobileStep.ACTIVITIES_FILED and day.day % 2):
+        activities = [{"on": day, "description": "主题党日"}]
+        ledger.file_mobile_activities(ctx, round_id, effective_on=day, activities=activities)
+    elif step == MobileStep.ACTIVITIES_FILED:
+        ledger.issue_mobile_feedback(
+            ctx,
+            round_id,
+            effective_on=day,
+            assessment="良好",
+            secretary_name="书记",
+            feedback_form_ref="表",
+            letter_ref="函",
+        )
+    elif step == MobileStep.FEEDBACK_ISSUED:
+        ledger.return_mobile_receipt(ctx, round_id, effective_on=day, archive_ref="档")
 
 
 def rate_branch(ledger: Ledger, ctx: CommandContext, org: Any, day: date, outcome: int) -> None:
