@@ -16,7 +16,11 @@ year at the latest. Families ``V`` (R11.3, the volunteers section) and ``R`` (R1
 day) count organisations, ``a`` the statistic: ``V`` those not dissolved, those with members present,
 those whose volunteers since 1 January are at least 80% of them and those that held two volunteer services
 since 1 January; ``R`` those that have run since 1 January and those that missed a month of the year so far,
-worked out for each region prefix (``PER_DEPTH``). Each change is stored three times, on its day
+worked out for each region prefix (``PER_DEPTH``). Family ``C`` counts the mobile members' rounds (R6, the
+half-year report's mobile chain) on the days their business-place organisation has a row, in that row's
+region: ``a`` the year and step ("2025:feedback_issued"), ``b`` "by_deadline" when the receipt came back by
+30 November of the year (R6.3), from the rounds the coverage projection keeps for it (``coverage_rounds``).
+Each change is stored three times, on its day
 (``D``), its month (``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a
 date is the sum of the years before it, the months before it in its year and the days up to it in its
 month: at most 5 + 11 + 31 rows per key whatever the length of the history. Each change is also rolled up from
@@ -31,6 +35,8 @@ The spans are those the scan of the believed coverage rows counts (``CoverageVie
 - a member is counted on the days its believed row is present and its home organisation has a
   believed row, in that organisation's region (another aggregate's); in family ``T`` from the day of
   its first (k-th) training of a year, a participants' row of an activity (another aggregate's);
+- a round is counted on the days its believed row holds and its business-place organisation has a
+  believed row, in that organisation's region (another aggregate's);
 - an organisation is counted from its own rows, its members' rows (by home organisation, other
   aggregates'), their volunteer participations and the activities it held (activities' rows), as
   ``ActivitiesView`` counts them on each day (``_volunteer_spans``, ``_themed_day_spans``).
