@@ -16,7 +16,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, text
+from sqlalchemy import Table, delete, select, text
 
 from domain.envelope import CommandContext
 from infra.store import Container
@@ -51,11 +51,6 @@ def _round_days(container: Container, pick: random.Random) -> list[date]:
         query = select(C.c.period).where(C.c.family == counts.ROUNDS, C.c.level == "D")
         days = sorted({d + timedelta(days=k) for d in conn.scalars(query) for k in (-1, 0)})
     return pick.sample(days, min(8, len(days)))
-
-
-def _rows(container: Container) -> list[tuple[Any, ...]]:
-    with container.engine.connect() as conn:
-        return sorted(map(tuple, conn.execute(select(C))))
 
 
 def _assert_counts_answer_as_rows(container: Container, known: int, as_of: date) -> None:
@@ -113,12 +108,20 @@ def test_R13_counts_answer_as_the_rows_after_random_histories(
 
     # a store whose coverage rows predate the counts: filled at start-up, to the same rows (a few
     # subjects at a time, as a rebuild's replay ends: coverage_counts.refill)
-    kept = _rows(container)
+    assert_filled_alike(container, C)
+
+
+def assert_filled_alike(container: Container, table: Table) -> None:
+    """The counts ``table`` emptied, then filled by set-up (``fill``, two subjects at a time) holds the
+    rows it held."""
+    with container.engine.connect() as conn:
+        kept = sorted(map(tuple, conn.execute(select(table))))
     with container.engine.begin() as conn:
-        conn.execute(delete(C))
+        conn.execute(delete(table))
     with patch.object(counts, "FILL_CHUNK", 2):
         container.runner.setup()
-    assert _rows(container) == kept
+    with container.engine.connect() as conn:
+        assert sorted(map(tuple, conn.execute(select(table)))) == kept
 
 
 MEMBER_STEP = st.one_of(

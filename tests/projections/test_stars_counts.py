@@ -15,7 +15,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from domain.envelope import CommandContext
 from domain.values import OrgKind
@@ -25,16 +25,11 @@ from projections.coverage import Areas
 from projections.stars import StarsView
 from projections.tables import stars_counts as SC
 from tests import factories as f
-from tests.projections.test_coverage_counts import assert_batch_holds_lock
+from tests.projections.test_coverage_counts import assert_batch_holds_lock, assert_filled_alike
 from tests.projections.test_temporal import STEPS, rate_branch, run_history
 
 FROM_COUNTS, FROM_ROWS = StarsView(counts=True), StarsView(counts=False)
 AREAS = Areas(["330000", "330400", "330402", "330411", "330100"])
-
-
-def _rows(container: Container) -> list[tuple[Any, ...]]:
-    with container.engine.connect() as conn:
-        return sorted(map(tuple, conn.execute(select(SC))))
 
 
 def _dates(container: Container, pick: random.Random) -> list[date]:
@@ -81,12 +76,7 @@ def test_R11_2_stars_counts_answer_as_the_rows_after_random_histories(
         _assert_counts_answer_as_rows(container, head, as_of)
 
     # a store whose stars rows predate the counts: filled at start-up, to the same rows
-    kept = _rows(container)
-    with container.engine.begin() as conn:
-        conn.execute(delete(SC))
-    with patch.object(coverage_counts, "FILL_CHUNK", 2):
-        container.runner.setup()
-    assert _rows(container) == kept
+    assert_filled_alike(container, SC)
 
 
 def test_R11_2_the_counts_answer_the_date_s_year_as_known_now_only(
