@@ -203,6 +203,20 @@ class MobileRound(LedgerAggregate):
         return self.step == MobileStep.RECEIPT_RETURNED
 
     @property
+    def reached(self) -> dict[str, date]:
+        """R6.2: the day each step was first reached, by step (later filings only add activities)."""
+        first: dict[str, date] = {}
+        for step in self.steps:
+            first.setdefault(step["step"], step["effective_on"])
+        return first
+
+    @property
+    def returned_by_deadline(self) -> bool:
+        """R6.3: the receipt came back by 30 November of the round's year."""
+        returned = self.reached.get(MobileStep.RECEIPT_RETURNED.value)
+        return returned is not None and returned <= self.deadline
+
+    @property
     def deadline(self) -> date:
         """R6.3: the round is done by the end of November of its year."""
         return deadline(self.year)

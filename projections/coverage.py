@@ -26,9 +26,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from domain.activity import Activity
 from domain.market_entity import MarketEntity
 from domain.member import Member
-from domain.mobile_round import MobileRound, deadline
+from domain.mobile_round import MobileRound
 from domain.organization import PartyOrganization
-from domain.values import ActivityType, EntityStatus, Formation, MobileStep, region_prefix
+from domain.values import ActivityType, EntityStatus, Formation, region_prefix
 from projections import coverage_counts as counts
 from projections.runner import REPLAYING
 from projections.tables import (
@@ -183,21 +183,13 @@ class CoverageProjection(AsLastRecorded):
                 ],
             }
         if isinstance(aggregate, MobileRound):
-            returned = next(
-                (
-                    s["effective_on"]
-                    for s in aggregate.steps
-                    if s["step"] == MobileStep.RECEIPT_RETURNED.value
-                ),
-                None,
-            )
             return {
                 CR: [
                     {
                         "business_org_id": aggregate.business_org_id,
                         "year": aggregate.year,
                         "step": aggregate.step,
-                        "by_deadline": returned is not None and returned <= deadline(aggregate.year),
+                        "by_deadline": aggregate.returned_by_deadline,
                     }
                 ]
             }

@@ -62,9 +62,7 @@ class MobileChainProjection(TemporalProjection):
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if not isinstance(aggregate, MobileRound):
             return {}
-        reached: dict[str, date] = {}
-        for step in aggregate.steps:
-            reached.setdefault(step["step"], step["effective_on"])
+        reached = aggregate.reached
         return {
             R: [
                 {

@@ -676,17 +676,19 @@ class _AreaQuery:
         self.use_counts = use_counts
         self._branches: list[tuple[int, Any]] | None = None
         self._counts: list[tuple[list[int], str, str, int]] | None = None
+        self._counts_answer: bool | None = None  # asked once per report, for both figures
 
     def counted(self, year: int) -> list[tuple[list[int], str, str, int]] | None:
         """Family ``B`` of ``stars_counts`` for the areas as of the date, when the counts answer:
         the year is the date's, every area a province, city or county, the position settled (for the
         stars rows they are counted from); else None: read the rows. One read for both figures."""
-        if not self.use_counts or year != self.as_of.year:
+        if not self.use_counts or year != self.as_of.year or self._counts_answer is False:
             return None
         if self._counts is None:
             prefixes = coverage_counts.region_prefixes(
                 self.conn, self.areas.prefixes, self.known, counts.COUNTED_FROM
             )
+            self._counts_answer = prefixes is not None
             if prefixes is None:
                 return None
             self._counts = list(
