@@ -20,6 +20,10 @@ What it records, per county, in roughly chronological order of business date:
 - several years (2022 to mid-2026) of activities with attendance, a few attendance corrections;
 - relationship transfers (letter issued and accepted), mobile-member rounds through all five steps
   (2022-2025), strongest-branch ratings with the four evaluations, application, decision and award;
+- pioneer-index rounds (2022-2025) with enrolments, the four steps, results and follow-ups, star
+  stations awarded, raised and revoked, 薪火 demonstrations of organisations and member households,
+  markets enrolled in standardisation with the six criteria met or lapsed (a random stream of their
+  own per county, so the rest of the province is what it was before they were added);
 - entity status changes (suspended, deregistered), corrections of entities and members, and late
   entries (members and activities recorded last with business dates years earlier).
 
@@ -55,18 +59,24 @@ from domain import errors
 from domain.application import CommandResult, Ledger
 from domain.envelope import CommandContext
 from domain.values import (
+    FARMERS_MARKET_SCOPES,
     ActivityType,
     Affiliation,
     Distribution,
     EntityKind,
     EntityStatus,
     EvaluationKind,
+    FocusIndustry,
     Formation,
+    MarketScope,
     MemberCategory,
     OrgKind,
     OrgRating,
+    PioneerStanding,
+    PioneerStep,
     RatingLevel,
     SocialResult,
+    StandardisationCriterion,
     TransferScope,
     credit_code_check_char,
 )
@@ -94,6 +104,7 @@ _KINDS = (
     (EntityKind.PROFESSIONAL_MARKET, 0.02),
 )
 _MARKETS = {EntityKind.FARMERS_MARKET, EntityKind.COMMODITY_MARKET, EntityKind.PROFESSIONAL_MARKET}
+_NON_FARMERS_SCOPES = [s for s in MarketScope if s not in FARMERS_MARKET_SCOPES]
 _ACTIVITY_TYPES = (
     ActivityType.THEMED_PARTY_DAY,
     ActivityType.BRANCH_GENERAL_MEETING,
@@ -251,11 +262,11 @@ class _Generator:
         self.counts[label] = self.counts.get(label, 0) + 1
         return result.id
 
-    def day(self, start: date, end: date) -> date:
-        return start + timedelta(days=self.rng.randrange(0, max(1, (end - start).days)))
+    def day(self, start: date, end: date, rng: random.Random | None = None) -> date:
+        return start + timedelta(days=(rng or self.rng).randrange(0, max(1, (end - start).days)))
 
-    def person(self) -> str:
-        rng = self.rng
+    def person(self, rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
         return rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.randint(1, 2)))
 
     def mobile(self) -> str:
@@ -401,6 +412,7 @@ class _Generator:
         # Organisations in 2021: standalone, joint, street blocks; work coverage by guidance officers.
         orgs: list[UUID] = []
         standalone: list[UUID] = []
+        org_entities: dict[UUID, list[UUID]] = {}
         covered: set[UUID] = set()
         singles = []
         for entity, kind in entities:
@@ -422,6 +434,7 @@ class _Generator:
                 )
                 orgs.append(org)
                 standalone.append(org)
+                org_entities[org] = [entity]
                 covered.add(entity)
             elif kind == EntityKind.INDIVIDUAL_BUSINESS:
                 singles.append(entity)
@@ -445,6 +458,7 @@ class _Generator:
                 id=self.id("org", county, "joint", len(orgs)),
             )
             orgs.append(org)
+            org_entities[org] = group
             covered.update(group)
         uncovered = [e for e, _ in entities if e not in covered]
         rng.shuffle(uncovered)
@@ -679,6 +693,8 @@ class _Generator:
                     end_year=year + 2,
                 )
 
+        self.evaluations(county, station_orgs, standalone, org_entities, members_of, entities)
+
         # Corrections of entities (R1.3).
         for entity, _ in entities:
             if rng.random() < 0.03:
@@ -745,6 +761,221 @@ class _Generator:
                     participant_ids=members_of[org][:5],
                     id=self.id("activity", org, "late"),
                 )
+
+    def evaluations(
+        self,
+        county: str,
+        station_orgs: list[UUID],
+        standalone: list[UUID],
+        org_entities: dict[UUID, list[UUID]],
+        members_of: dict[UUID, list[UUID]],
+        entities: list[tuple[UUID, EntityKind]],
+    ) -> None:
+        """Pioneer-index rounds (R5), star stations (R9.1), 薪火 demonstrations (R9.2, R9.3) and market
+        standardisation (R4), from a random stream of their own (the rest of the county is drawn as
+        before they were added)."""
+        L, ctx, cmd = self.ledger, self.ctx, self.run_command
+        rng = random.Random(f"{self.seed}/{county}/evaluations")
+
+        # Pioneer-index rounds (R5): a round in about one standalone organisation in ten a year, up
+        # to three members enrolled with their standing on the round's date; the eligible go through
+        # the four steps in order, most are rated, and the 1- and 2-star get a talk and a support
+        # pairing before the round closes (R5.4, R5.5).
+        for year in ROUND_YEARS:
+            if isinstance(L, BulkLedger):
+                L.flush()  # an enrolment reads its members' stored events (R5.1)
+            for org in standalone:
+                if rng.random() >= 0.1 or not members_of[org]:
+                    continue
+                round_date = date(year, 10, rng.randint(1, 15))
+                rid = cmd(
+                    "open_pioneer_round",
+                    L.open_pioneer_round,
+                    ctx,
+                    effective_on=date(year, 9, rng.randint(1, 28)),
+                    org_id=org,
+                    year=year,
+                    round_date=round_date,
+                )
+                enrolled = members_of[org][:3]
+                for member in enrolled:
+                    cmd(
+                        "enrol_pioneer_member",
+                        L.enrol_pioneer_member,
+                        ctx,
+                        rid,
+                        effective_on=round_date,
+                        member_id=member,
+                    )
+                round_ = L.get_pioneer_round(rid)
+                closable = rng.random() < 0.8
+                for member in enrolled:
+                    if round_.enrolments[member].standing != PioneerStanding.ELIGIBLE.value:
+                        continue  # excluded or vetoed: listed with the reasons, no steps (R5.2, R5.3)
+                    for k, step in enumerate(PioneerStep):
+                        cmd(
+                            "record_pioneer_step",
+                            L.record_pioneer_step,
+                            ctx,
+                            rid,
+                            effective_on=round_date + timedelta(days=k + 1),
+                            member_id=member,
+                            step=step,
+                        )
+                    if not closable and rng.random() < 0.5:
+                        continue  # awaiting its result
+                    stars = rng.choice((1, 2, 3, 3, 4, 4, 4, 5, 5))
+                    rated_on = round_date + timedelta(days=10)
+                    cmd(
+                        "rate_pioneer_member",
+                        L.rate_pioneer_member,
+                        ctx,
+                        rid,
+                        effective_on=rated_on,
+                        member_id=member,
+                        stars=stars,
+                        excellent=stars >= 4 and rng.random() < 0.3,
+                    )
+                    if stars <= 2 and (closable or rng.random() < 0.5):
+                        follow_up = rated_on + timedelta(days=5)
+                        cmd(
+                            "record_pioneer_talk",
+                            L.record_pioneer_talk,
+                            ctx,
+                            rid,
+                            effective_on=follow_up,
+                            member_id=member,
+                            talked_by=self.person(rng),
+                        )
+                        cmd(
+                            "record_pioneer_support_pairing",
+                            L.record_pioneer_support_pairing,
+                            ctx,
+                            rid,
+                            effective_on=follow_up,
+                            member_id=member,
+                            partner=self.person(rng),
+                        )
+                if closable:
+                    cmd(
+                        "close_pioneer_round", L.close_pioneer_round, ctx, rid, effective_on=date(year, 12, 1)
+                    )
+
+        # Star stations (R9.1): most station branches starred in 2022, some raised, a few revoked.
+        for station in station_orgs:
+            if rng.random() >= 0.7:
+                continue
+            level = rng.choice((3, 3, 4))
+            star = cmd(
+                "award_station_star",
+                L.award_station_star,
+                ctx,
+                effective_on=date(2022, 6, rng.randint(1, 28)),
+                org_id=station,
+                level=level,
+                awarding_body=f"{county}市场监管局",
+            )
+            roll = rng.random()
+            if roll < 0.3:
+                cmd(
+                    "raise_station_star",
+                    L.raise_station_star,
+                    ctx,
+                    star,
+                    effective_on=date(2024, 6, rng.randint(1, 28)),
+                    level=5,
+                    awarding_body=f"{county}市场监管局",
+                )
+            elif roll < 0.4:
+                cmd(
+                    "revoke_station_star",
+                    L.revoke_station_star,
+                    ctx,
+                    star,
+                    effective_on=date(2025, 3, rng.randint(1, 28)),
+                    reason="复核未达标",
+                )
+
+        # 薪火 demonstrations (R9.2, R9.3): organisations, and member households in their entities.
+        industries = [None, *FocusIndustry]
+        for org in standalone:
+            if rng.random() >= 0.05:
+                continue
+            demonstration = cmd(
+                "award_xinhuo_demonstration",
+                L.award_xinhuo_demonstration,
+                ctx,
+                effective_on=self.day(date(2022, 3, 1), date(2025, 12, 31), rng),
+                awarding_body=f"{county}市场监管局",
+                org_id=org,
+                focus_industry=rng.choice(industries),
+            )
+            if rng.random() < 0.1:
+                cmd(
+                    "revoke_xinhuo_demonstration",
+                    L.revoke_xinhuo_demonstration,
+                    ctx,
+                    demonstration,
+                    effective_on=date(2026, 3, 1),
+                    reason="复核撤销",
+                )
+        for org, group in org_entities.items():
+            if rng.random() >= 0.05 or not members_of[org]:
+                continue
+            cmd(
+                "award_xinhuo_demonstration",
+                L.award_xinhuo_demonstration,
+                ctx,
+                effective_on=self.day(date(2022, 3, 1), date(2025, 12, 31), rng),
+                awarding_body=f"{county}市场监管局",
+                member_id=members_of[org][0],
+                entity_id=rng.choice(group),
+                focus_industry=rng.choice(industries),
+            )
+
+        # Market standardisation (六化, R4): half the markets enrolled in a scope of their kind, most of
+        # the six criteria met with their evidence, a few lapsed.
+        for entity, kind in entities:
+            if kind not in _MARKETS or rng.random() >= 0.5:
+                continue
+            scopes = list(MarketScope) if kind == EntityKind.FARMERS_MARKET else _NON_FARMERS_SCOPES
+            enrolled_on = date(2022, rng.randint(1, 12), rng.randint(1, 28))
+            record = cmd(
+                "enroll_market_standardisation",
+                L.enroll_market_standardisation,
+                ctx,
+                effective_on=enrolled_on,
+                entity_id=entity,
+                scope=rng.choice(scopes),
+            )
+            for criterion in StandardisationCriterion:
+                if rng.random() >= 0.8:
+                    continue
+                evidence_on = date(rng.choice((2023, 2024, 2025)), rng.randint(3, 12), rng.randint(1, 28))
+                education = criterion == StandardisationCriterion.EDUCATION
+                guarantees = criterion == StandardisationCriterion.GUARANTEES
+                cmd(
+                    "record_market_criterion_met",
+                    L.record_market_criterion_met,
+                    ctx,
+                    record,
+                    effective_on=evidence_on,
+                    criterion=criterion,
+                    evidence=f"{criterion.value}台账",
+                    evidence_on=evidence_on,
+                    training_dates=[date(evidence_on.year, 1, 10), evidence_on] if education else None,
+                    party_affairs_workers=rng.randint(1, 2) if guarantees else None,
+                )
+                if rng.random() < 0.05:
+                    cmd(
+                        "record_market_criterion_lapsed",
+                        L.record_market_criterion_lapsed,
+                        ctx,
+                        record,
+                        effective_on=date(2026, 4, 1),
+                        criterion=criterion,
+                        reason="年度复核未达标",
+                    )
 
     def member(
         self, county: str, org: UUID, branch: UUID, o_index: int, m: int, late: bool = False
