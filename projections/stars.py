@@ -81,6 +81,7 @@ from projections.runner import REPLAYING
 from projections.stars_counts import BRANCH_KINDS
 from projections.tables import stars_counts as SC
 from projections.tables import stars_entities as E
+from projections.tables import stars_entity_counts as SEC
 from projections.tables import stars_market_criteria as MC
 from projections.tables import stars_markets as MK
 from projections.tables import stars_organizations as O
@@ -112,7 +113,7 @@ class StarsProjection(TemporalProjection):
     """Feeds the stars tables from the rating aggregates and the organisations and entities."""
 
     name = "stars"
-    tables: tuple[Table, ...] = (O, E, PR, PE, SB, ST, X, MK, MC, SC)
+    tables: tuple[Table, ...] = (O, E, PR, PE, SB, ST, X, MK, MC, SC, SEC)
     aggregates = (
         PartyOrganization,
         MarketEntity,
@@ -122,8 +123,16 @@ class StarsProjection(TemporalProjection):
         XinhuoDemonstration,
         MarketStandardisation,
     )
-    counted = (PartyOrganization, StrongestBranchRating, StationStar)
-    """The aggregates whose rows the counts are counted from (``projections.stars_counts``)."""
+    counted = (
+        PartyOrganization,
+        StrongestBranchRating,
+        StationStar,
+        PioneerRound,
+        XinhuoDemonstration,
+        MarketStandardisation,
+        MarketEntity,
+    )
+    """The aggregates whose rows the counts are counted from (``projections.stars_counts.COUNTED``)."""
 
     def prepare(self, conn: Connection) -> None:
         """Fill the counts of a store whose stars rows predate them (``stars_counts.fill``)."""
@@ -140,7 +149,7 @@ class StarsProjection(TemporalProjection):
             return  # a rebuild's replay: the counts are counted once at its end (finish_replay)
         first, by_kind = coverage_counts.batch_subjects(batch, self.counted)
         if first:
-            counts.apply(conn, first, *(by_kind[a.__name__] for a in self.counted))
+            counts.apply(conn, first, by_kind)
 
     def rows(self, aggregate: Any) -> dict[Table, list[dict[str, Any]]]:
         if isinstance(aggregate, PartyOrganization):
@@ -664,6 +673,22 @@ def _add_markets(figures: MarketFigures, count: int, kind: str, scope: str, stan
         group.standardised += count if standardised else 0
 
 
+def _add_market_count(figures: MarketFigures, value: str, statistic: str, n: int) -> None:
+    """R4: a count of family ``E`` of ``stars_entity_counts`` (the 薪火 households are R9.2's)."""
+    kind, _, standardised = statistic.partition("_")
+    if kind == "kind":
+        groups = [figures.total, figures.by_kind.setdefault(EntityKind(value).value, MarketGroupFigures())]
+    elif kind == "scope":
+        groups = [figures.by_scope.setdefault(MarketScope(value).value, MarketGroupFigures())]
+    else:
+        if statistic == "criterion":
+            figures.criteria_met[value] = figures.criteria_met.get(value, 0) + n
+        return
+    for group in groups:
+        group.enrolled += n
+        group.standardised += n if standardised else 0
+
+
 class _AreaQuery:
     """The figures of ``StarsView.report`` (no organisation filter) for several regions at once
     (issue #6, P4): each query grouped by the region code of the organisation or entity a figure is
@@ -675,26 +700,32 @@ class _AreaQuery:
         self.conn, self.as_of, self.known, self.areas = conn, as_of, known, areas
         self.use_counts = use_counts
         self._branches: list[tuple[int, Any]] | None = None
-        self._counts: list[tuple[list[int], str, str, int]] | None = None
-        self._counts_answer: bool | None = None  # asked once per report, for both figures
+        self._prefixes: list[str] | None = None
+        self._counts: dict[str, list[tuple[list[int], str, str, int]]] = {}
+        self._counts_answer: bool | None = None  # asked once per report, for every figure
 
-    def counted(self, year: int) -> list[tuple[list[int], str, str, int]] | None:
-        """Family ``B`` of ``stars_counts`` for the areas as of the date, when the counts answer:
-        the year is the date's, every area a province, city or county, the position settled (for the
-        stars rows they are counted from); else None: read the rows. One read for both figures."""
-        if not self.use_counts or year != self.as_of.year or self._counts_answer is False:
+    def counted(self, family: str, year: int | None = None) -> list[tuple[list[int], str, str, int]] | None:
+        """A family of the stars counts for the areas as of the date (``projections.stars_counts``),
+        when the counts answer: the figure's ``year``, if it has one, is the date's, every area a
+        province, city or county, the position settled (for the stars rows they are counted from);
+        else None: read the rows. Each family is read once for the report."""
+        if not self.use_counts or self._counts_answer is False:
             return None
-        if self._counts is None:
-            prefixes = coverage_counts.region_prefixes(
+        if year is not None and year != self.as_of.year:
+            return None
+        if self._prefixes is None:
+            self._prefixes = coverage_counts.region_prefixes(
                 self.conn, self.areas.prefixes, self.known, counts.COUNTED_FROM
             )
-            self._counts_answer = prefixes is not None
-            if prefixes is None:
+            self._counts_answer = self._prefixes is not None
+            if self._prefixes is None:
                 return None
-            self._counts = list(
-                coverage_counts.sums_by_area(self.conn, counts.BRANCHES, self.as_of, prefixes, SC)
+        if family not in self._counts:
+            table = SEC if family == counts.ENTITIES else SC
+            self._counts[family] = list(
+                coverage_counts.sums_by_area(self.conn, family, self.as_of, self._prefixes, table)
             )
-        return self._counts
+        return self._counts[family]
 
     def seen(self, table: Table) -> ColumnElement[bool]:
         return visible(table, self.as_of, self.known)
@@ -715,6 +746,23 @@ class _AreaQuery:
 
     def pioneer(self, year: int) -> list[PioneerFigures]:
         result = [PioneerFigures() for _ in self.areas.codes]
+        counted = self.counted(counts.ORGANIZATIONS, year)
+        if counted is not None:
+            for indices, value, statistic, n in counted:
+                for i in indices:
+                    if statistic == "round":
+                        _add_rounds(result[i], n, value == "closed")
+                    elif statistic == "enrolment":
+                        standing, stars, excellent, follow_up_done = value.split("|")
+                        _add_enrolments(
+                            result[i],
+                            n,
+                            standing,
+                            int(stars) if stars else None,
+                            bool(excellent),
+                            bool(follow_up_done),
+                        )
+            return result
         rounds = (
             select(func.count(), PR.c.closed, O.c.region_code)
             .select_from(PR.join(O, O.c.subject_id == PR.c.org_id))
@@ -741,26 +789,26 @@ class _AreaQuery:
         result = [
             StrongestBranchFigures(target_share=target, target_year=target_year) for _ in self.areas.codes
         ]
-        counted = self.counted(year)
+        counted = self.counted(counts.BRANCHES, year)
         if counted is not None:
             for indices, statistic, value, n in counted:
                 for i in indices:
                     _add_branch_count(result[i], statistic, value, n)
             return result
         # The awards counted for the year and the ratings of the year: one read of the ratings.
-        counts = and_(SB.c.awarded.is_(True), SB.c.year <= year, SB.c.term_end_year >= year)
+        award_counts = and_(SB.c.awarded.is_(True), SB.c.year <= year, SB.c.term_end_year >= year)
         of_year = SB.c.year == year
         ratings = (
             select(
                 SB.c.org_id,
                 SB.c.stage,
                 SB.c.disqualified,
-                case((counts, 1), else_=0),
+                case((award_counts, 1), else_=0),
                 case((of_year, 1), else_=0),
                 O.c.region_code,
             )
             .select_from(SB.join(O, O.c.subject_id == SB.c.org_id))
-            .where(self.seen(SB), *self.org_region(), or_(counts, of_year))
+            .where(self.seen(SB), *self.org_region(), or_(award_counts, of_year))
         )
         awarded: list[set[UUID]] = [set() for _ in self.areas.codes]
         rated: list[set[UUID]] = [set() for _ in self.areas.codes]
@@ -784,7 +832,7 @@ class _AreaQuery:
 
     def station_stars(self, year: int) -> list[StationStarFigures]:
         result = [StationStarFigures() for _ in self.areas.codes]
-        counted = self.counted(year)
+        counted = self.counted(counts.BRANCHES, year)
         if counted is not None:
             for indices, statistic, level, n in counted:
                 if statistic == "station":
@@ -813,6 +861,16 @@ class _AreaQuery:
 
     def xinhuo(self) -> list[XinhuoFigures]:
         result = [XinhuoFigures() for _ in self.areas.codes]
+        by_orgs, by_households = self.counted(counts.ORGANIZATIONS), self.counted(counts.ENTITIES)
+        if by_orgs is not None and by_households is not None:
+            for indices, value, statistic, n in (*by_orgs, *by_households):
+                for i in indices:
+                    if statistic == "xinhuo":
+                        result[i].by_category[value].count += n
+                    elif statistic == "xinhuo_industry":
+                        industries = result[i].by_focus_industry
+                        industries[value] = industries.get(value, 0) + n
+            return result
         columns = (X.c.category, X.c.focus_industry)
         organizations = (
             select(func.count(), *columns, O.c.region_code)
@@ -834,6 +892,12 @@ class _AreaQuery:
 
     def markets(self) -> list[MarketFigures]:
         result = [MarketFigures() for _ in self.areas.codes]
+        counted = self.counted(counts.ENTITIES)
+        if counted is not None:
+            for indices, value, statistic, n in counted:
+                for i in indices:
+                    _add_market_count(result[i], value, statistic, n)
+            return result
         present = [*self.entity_region(), E.c.status != EntityStatus.DEREGISTERED.value]
         columns = (E.c.kind, MK.c.scope, MK.c.standardised, E.c.region_code)
         query = (

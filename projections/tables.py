@@ -321,8 +321,14 @@ stars_station_stars = temporal_table(
 
 stars_counts = counts_table("stars_counts")
 """Pre-aggregated stars counts (``projections.stars_counts``): family "B", the strongest-branch
-figures (R11.2) and the station stars (R9.1) of the organisations counted under a key on each day, as
-the ledger believes now, for each county and rolled up to its city and province."""
+figures (R11.2) and the station stars (R9.1), and family "O", the pioneer rounds and enrolments (R5)
+and the 薪火 organisations (R9.2, R9.3), of the organisations counted under a key on each day, as the
+ledger believes now, for each county and rolled up to its city and province."""
+
+stars_entity_counts = counts_table("stars_entity_counts")
+"""Pre-aggregated stars counts of market entities (``projections.stars_counts``): family "E", the 薪火
+member households (R9.2, R9.3) and the markets in standardisation with their criteria (R4), counted in
+the region of the entity's row on each day."""
 
 stars_xinhuo = temporal_table(
     "stars_xinhuo",

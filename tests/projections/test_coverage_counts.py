@@ -111,17 +111,18 @@ def test_R13_counts_answer_as_the_rows_after_random_histories(
     assert_filled_alike(container, C)
 
 
-def assert_filled_alike(container: Container, table: Table) -> None:
-    """The counts ``table`` emptied, then filled by set-up (``fill``, two subjects at a time) holds the
-    rows it held."""
+def assert_filled_alike(container: Container, table: Table, *others: Table) -> None:
+    """The counts ``table`` emptied, then filled by set-up (``fill``, two subjects at a time), holds
+    the rows it held, and so do the ``others`` it fills with it."""
+    tables = (table, *others)
     with container.engine.connect() as conn:
-        kept = sorted(map(tuple, conn.execute(select(table))))
+        kept = [sorted(map(tuple, conn.execute(select(t)))) for t in tables]
     with container.engine.begin() as conn:
         conn.execute(delete(table))
     with patch.object(counts, "FILL_CHUNK", 2):
         container.runner.setup()
     with container.engine.connect() as conn:
-        assert sorted(map(tuple, conn.execute(select(table)))) == kept
+        assert [sorted(map(tuple, conn.execute(select(t)))) for t in tables] == kept
 
 
 MEMBER_STEP = st.one_of(

@@ -24,6 +24,7 @@ from projections import coverage_counts, stars_counts
 from projections.coverage import Areas
 from projections.stars import StarsView
 from projections.tables import stars_counts as SC
+from projections.tables import stars_entity_counts as SEC
 from tests import factories as f
 from tests.projections.test_coverage_counts import assert_batch_holds_lock, assert_filled_alike
 from tests.projections.test_temporal import STEPS, rate_branch, run_history
@@ -35,7 +36,7 @@ AREAS = Areas(["330000", "330400", "330402", "330411", "330100"])
 def _dates(container: Container, pick: random.Random) -> list[date]:
     """Some of the days a counted span starts or ends and the days before them, and year ends."""
     with container.engine.connect() as conn:
-        days = set(conn.scalars(select(SC.c.period).where(SC.c.level == "D")))
+        days = {day for t in (SC, SEC) for day in conn.scalars(select(t.c.period).where(t.c.level == "D"))}
     near = sorted({d + timedelta(days=k) for d in days for k in (-1, 0)} - {date.max})
     return [*pick.sample(near, min(10, len(near))), date(2024, 12, 31), date(2025, 1, 1), date(2027, 6, 30)]
 
@@ -53,6 +54,17 @@ STARS_STEP = st.one_of(
         for kind in (
             *("branch", "branch", "rating", "rating", "rating", "rating", "star", "star"),
             *("dissolve", "dissolve_station", "cover", "entity", "member"),
+            *(
+                "member",
+                "pioneer",
+                "pioneer",
+                "pioneer_rate",
+                "pioneer_rate",
+                "pioneer_rate",
+                "pioneer_close",
+            ),
+            *("entity", "xinhuo", "xinhuo", "revoke_xinhuo", "market", "market", "criterion", "criterion"),
+            *("criterion", "criterion", "status", "status", "status", "move", "move"),
         )
     )
 )
@@ -76,7 +88,7 @@ def test_R11_2_stars_counts_answer_as_the_rows_after_random_histories(
         _assert_counts_answer_as_rows(container, head, as_of)
 
     # a store whose stars rows predate the counts: filled at start-up, to the same rows
-    assert_filled_alike(container, SC)
+    assert_filled_alike(container, SC, SEC)
 
 
 def test_R11_2_the_counts_answer_the_date_s_year_as_known_now_only(
@@ -107,13 +119,16 @@ def test_R11_2_the_counts_answer_the_date_s_year_as_known_now_only(
         with patch.object(coverage_counts, "sums_by_area", sums_by_area):
             on = date(2026, 6, 30)
             now = FROM_COUNTS.report_by_area(conn, AREAS, year=2026, as_of=on, known=head)
-            assert read == [stars_counts.BRANCHES]
+            families = [stars_counts.ORGANIZATIONS, stars_counts.BRANCHES, stars_counts.ENTITIES]
+            assert read == families  # each family read once for the five figures
             assert (now[0].strongest_branch.branches, now[0].strongest_branch.awarded) == (2, 1)
             assert now[0].station_stars.by_level[4] == 1
             for asked in ({"year": 2025, "known": head}, {"year": 2026, "known": before_award}):
                 answer = FROM_COUNTS.report_by_area(conn, AREAS, as_of=on, **asked)
                 assert answer == FROM_ROWS.report_by_area(conn, AREAS, as_of=on, **asked), asked
-            assert read == [stars_counts.BRANCHES]  # neither read the counts
+            # another year's report reads the counts for its figures without a year (薪火, markets,
+            # R9.2 and R4, as of the date); a position with rows recorded after it reads none
+            assert read == [*families, stars_counts.ORGANIZATIONS, stars_counts.ENTITIES]
             earlier = FROM_COUNTS.report_by_area(conn, AREAS, year=2026, as_of=on, known=before_award)
             assert earlier[0].strongest_branch.awarded == 0
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,14 @@ from domain.values import (
     DisqualificationKind,
     EntityStatus,
     EvaluationKind,
+    FocusIndustry,
+    MarketScope,
     MobileStep,
     OrgRating,
+    PioneerStep,
     RatingLevel,
     SocialResult,
+    StandardisationCriterion,
 )
 from infra.settings import Settings
 from infra.store import Container, build, projections_for
@@ -115,9 +120,20 @@ STEPS = {
     "dissolve_station": st.tuples(st.just("dissolve_station"), DAYS),
     "branch": st.tuples(st.just("branch"), DAYS, st.sampled_from(["330402", "330411", "330102"])),
     "rating": st.tuples(st.just("rating"), DAYS, st.integers(0, 20), st.integers(0, 4)),
+    "pioneer": st.tuples(st.just("pioneer"), DAYS, st.integers(0, 20), st.integers(1, 4)),
+    "pioneer_rate": st.tuples(
+        st.just("pioneer_rate"), DAYS, st.integers(0, 20), st.integers(0, 20), st.integers(1, 5)
+    ),
+    "pioneer_close": st.tuples(st.just("pioneer_close"), DAYS, st.integers(0, 20)),
+    "xinhuo": st.tuples(st.just("xinhuo"), DAYS, st.integers(0, 20), st.integers(0, 7)),
+    "revoke_xinhuo": st.tuples(st.just("revoke_xinhuo"), DAYS, st.integers(0, 20)),
+    "market": st.tuples(st.just("market"), DAYS, st.integers(0, 20), st.integers(0, 4)),
+    "criterion": st.tuples(st.just("criterion"), DAYS, st.integers(0, 20), st.integers(0, 5), st.booleans()),
 }
 """Each kind of step of a random history (``run_history``), by name."""
-STEP = st.one_of(*STEPS.values())
+STARS_ONLY = ("pioneer", "pioneer_rate", "pioneer_close", "xinhuo", "revoke_xinhuo", "market", "criterion")
+"""Steps that change only the stars figures (``tests.projections.test_stars_counts``)."""
+STEP = st.one_of(*(step for kind, step in STEPS.items() if kind not in STARS_ONLY))
 
 
 def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
@@ -130,6 +146,9 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
     members: list[Any] = []
     activities: list[Any] = []
     rounds: list[Any] = []
+    pioneers: list[Any] = []  # pioneer rounds (R5)
+    demonstrations: list[Any] = []  # 薪火 (R9.2)
+    standardisations: list[Any] = []  # markets in standardisation (R4)
     station = f.establish(
         ledger, ctx, [], name="某市场监管所党支部", kind="station_branch", effective_on=date(2024, 1, 1)
     )
@@ -215,6 +234,18 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                 )
             elif kind == "rating":
                 rate_branch(ledger, ctx, [station, *orgs][step[2] % (len(orgs) + 1)], day, step[3])
+            elif kind in STARS_ONLY:
+                stars_step(
+                    ledger,
+                    ctx,
+                    step,
+                    [*orgs[:2], station],
+                    members,
+                    entities,
+                    pioneers,
+                    demonstrations,
+                    standardisations,
+                )
             elif kind == "mobile" and (m := pick(members, step[2])):
                 ledger.transfer_member_relationship(
                     ctx, m, effective_on=day, to_org_name="温州市某镇党委", affiliation="mobile"
@@ -229,6 +260,117 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
                     advance_round(ledger, ctx, r, day + timedelta(days=25 * k))
         except errors.DomainError:
             pass
+
+
+def stars_step(
+    ledger: Ledger,
+    ctx: CommandContext,
+    step: tuple[Any, ...],
+    orgs: list[Any],
+    members: list[Any],
+    entities: list[Any],
+    pioneers: list[Any],
+    demonstrations: list[Any],
+    standardisations: list[Any],
+) -> None:
+    """A step of the stars records: pioneer rounds of the two associations and the station branch,
+    with members enrolled (those of other organisations are refused, R5.1), taken through the four
+    steps and rated, 1 star followed up and 2 stars not, rounds closed (R5.4, R5.5);
+    薪火 demonstrations of organisations and member households, revoked (R9.2, R9.3); markets enrolled
+    in a scope, criteria met and lapsed (R4)."""
+    kind, day = step[0], step[1]
+    pick = lambda items, i: items[i % len(items)] if items else None  # noqa: E731
+    if kind == "pioneer":  # with members of its own registered a month before (and any others)
+        org, year = orgs[step[2] % len(orgs)], day.year
+        round_date = min(day, date(year, 11, 30))
+        joined = day - timedelta(days=30)
+        own = [f.register_member(ledger, ctx, [org], effective_on=joined).id for _ in range(step[3])]
+        members += own
+        rid = ledger.open_pioneer_round(
+            ctx, effective_on=day, org_id=org, year=year, round_date=round_date
+        ).id
+        pioneers.append(rid)
+        for member in members[-step[3] - 2 :]:
+            with contextlib.suppress(errors.DomainError):  # another organisation's member (R5.1)
+                ledger.enrol_pioneer_member(ctx, rid, effective_on=day, member_id=member)
+        for k, member in enumerate(own[1:]):  # the first awaits its result
+            rate_pioneer(ledger, ctx, rid, member, day, (step[2] + k) % 5 + 1)
+    elif kind == "pioneer_rate" and (rid := pick(pioneers, step[2])):
+        enrolments = list(ledger.get_pioneer_round(rid).enrolments.values())
+        if not enrolments:
+            return
+        enrolment = enrolments[step[3] % len(enrolments)]
+        day = max(day, enrolment.enrolled_on)  # the steps follow it (R5.4)
+        rate_pioneer(ledger, ctx, rid, enrolment.member_id, day, step[4])
+    elif kind == "pioneer_close" and (rid := pick(pioneers, step[2])):
+        ledger.close_pioneer_round(ctx, rid, effective_on=day)
+    elif kind == "xinhuo":
+        industry = [None, *FocusIndustry][step[3]]
+        if step[2] % 2:
+            subject = {"org_id": orgs[step[2] % len(orgs)]}
+        elif members:
+            if not entities or step[3] % 2:
+                entities.append(f.register_entity(ledger, ctx, effective_on=day - timedelta(days=1)))
+            subject = {"member_id": pick(members, step[2]), "entity_id": pick(entities, step[2] // 2)}
+        else:
+            return
+        demonstrations.append(
+            ledger.award_xinhuo_demonstration(
+                ctx, effective_on=day, awarding_body="市局", focus_industry=industry, **subject
+            ).id
+        )
+    elif kind == "revoke_xinhuo" and (d := pick(demonstrations, step[2])):
+        ledger.revoke_xinhuo_demonstration(ctx, d, effective_on=day, reason="复核撤销")
+    elif kind == "market":  # a market registered the day before, or one registered earlier
+        if step[2] % 2 or not entities:
+            region = ("330402", "330411", "330102")[step[2] % 3]
+            entities.append(
+                f.register_entity(ledger, ctx, effective_on=day - timedelta(days=1), region_code=region)
+            )
+        e = entities[-1] if step[2] % 2 else pick(entities, step[2])
+        scope = list(MarketScope)[step[3]]
+        record = ledger.enroll_market_standardisation(ctx, effective_on=day, entity_id=e, scope=scope).id
+        standardisations.append(record)
+        for criterion in list(StandardisationCriterion)[: step[3] + 2]:  # all six with scope 4
+            meet_criterion(ledger, ctx, record, criterion, day)
+    elif kind == "criterion" and (record := pick(standardisations, step[2])):
+        criterion = list(StandardisationCriterion)[step[3]]
+        if step[4]:
+            meet_criterion(ledger, ctx, record, criterion, day)
+        else:
+            ledger.record_market_criterion_lapsed(
+                ctx, record, effective_on=day, criterion=criterion, reason="复核"
+            )
+
+
+def rate_pioneer(ledger: Ledger, ctx: CommandContext, rid: Any, member: Any, day: date, stars: int) -> None:
+    """R5.4, R5.5: the four steps and the result on ``day``, excellent with 4 or 5 stars; a 1-star
+    member followed up the same day, a 2-star member's follow-ups left pending."""
+    for pioneer_step in PioneerStep:
+        ledger.record_pioneer_step(ctx, rid, effective_on=day, member_id=member, step=pioneer_step)
+    ledger.rate_pioneer_member(
+        ctx, rid, effective_on=day, member_id=member, stars=stars, excellent=stars >= 4
+    )
+    if stars == 1:
+        ledger.record_pioneer_talk(ctx, rid, effective_on=day, member_id=member, talked_by="书记")
+        ledger.record_pioneer_support_pairing(ctx, rid, effective_on=day, member_id=member, partner="党员")
+
+
+def meet_criterion(
+    ledger: Ledger, ctx: CommandContext, record: Any, criterion: StandardisationCriterion, day: date
+) -> None:
+    """R4: one of the six criteria met on ``day``, with the evidence it needs."""
+    education = criterion == StandardisationCriterion.EDUCATION
+    ledger.record_market_criterion_met(
+        ctx,
+        record,
+        effective_on=day,
+        criterion=criterion,
+        evidence="台账",
+        evidence_on=day,
+        training_dates=[date(day.year, 1, 1), day] if education else None,
+        party_affairs_workers=1 if criterion == StandardisationCriterion.GUARANTEES else None,
+    )
 
 
 def advance_round(ledger: Ledger, ctx: CommandContext, round_id: Any, day: date) -> None:
