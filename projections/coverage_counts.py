@@ -444,13 +444,7 @@ def sums(
     """(region prefix, a, b, count) of a family as of a date, believed now, for the region prefixes of
     length ``depth`` (under ``prefix``, or among ``codes``); only non-zero counts. ``table``: the
     counts table (``coverage_counts``, or ``stars_counts``)."""
-    asked: dict[str, Any] = {
-        "family": family,
-        "depth": depth,
-        "year": date(as_of.year, 1, 1),
-        "month": as_of.replace(day=1),
-        "as_of": as_of,
-    }
+    asked: dict[str, Any] = {"family": family, "depth": depth, **_periods(as_of)}
     if prefix:
         asked["prefix"] = prefix
     if codes is not None:
@@ -461,13 +455,25 @@ def sums(
     return [(r, x, y, int(n)) for r, x, y, n in conn.execute(query, asked)]
 
 
+def _periods(as_of: date) -> dict[str, date]:
+    """The bound dates of ``_sums_query``: the years before ``as_of``'s, the months before its month in
+    its year, the days up to it in its month."""
+    return {"year": date(as_of.year, 1, 1), "month": as_of.replace(day=1), "as_of": as_of}
+
+
 @functools.cache
-def _sums_query(table: Table, prefix: bool, a: bool, codes: bool) -> Any:
+def _sums_query(table: Table, prefix: bool, a: bool, codes: bool, families: bool = False) -> Any:
     """``sums``' statement, built once per table and filter (it is asked about a dozen times per
-    half-year report; building it was most of a small question's time: issue #6, P4)."""
+    half-year report; building it was most of a small question's time: issue #6, P4); ``families``:
+    for several families at once, each row led by its family (``sums_once``)."""
     year, month = bindparam("year", type_=Date), bindparam("month", type_=Date)
+    family = (
+        table.c.family.in_(bindparam("families", expanding=True))
+        if families
+        else table.c.family == bindparam("family", type_=String)
+    )
     conditions: list[ColumnElement[bool]] = [
-        table.c.family == bindparam("family", type_=String),
+        family,
         table.c.depth == bindparam("depth", type_=Integer),
         or_(
             and_(table.c.level == "Y", table.c.period < year),
@@ -486,12 +492,8 @@ def _sums_query(table: Table, prefix: bool, a: bool, codes: bool) -> Any:
     if a:
         conditions.append(table.c.a == bindparam("a", type_=String))
     total = func.sum(table.c.delta)
-    return (
-        select(table.c.region_code, table.c.a, table.c.b, total)
-        .where(*conditions)
-        .group_by(table.c.region_code, table.c.a, table.c.b)
-        .having(total != 0)
-    )
+    keys = (table.c.family, table.c.region_code, table.c.a, table.c.b)[0 if families else 1 :]
+    return select(*keys, total).where(*conditions).group_by(*keys).having(total != 0)
 
 
 def region_prefixes(
@@ -512,15 +514,58 @@ def sums_by_area(
 ) -> Iterator[tuple[list[int], str, str, int]]:
     """(the indices of the areas it counts in, a, b, count) of a family as of a date, believed now, for
     areas given by their region prefixes (each of a length in ``DEPTHS``, or "": every province), each
-    read at its own prefix exactly: one query per depth whatever the number of areas (issue #6, P4)."""
+    read at its own prefix exactly: one query per depth whatever the number of areas (issue #6, P4);
+    within ``sums_once``, one query per depth for every family of the table (``FAMILIES``)."""
     at: dict[str, list[int]] = {}
     for i, prefix in enumerate(prefixes):
         at.setdefault(prefix, []).append(i)
     for depth in sorted({len(p) or 2 for p in prefixes}):
         codes = None if "" in at and depth == 2 else [p for p in at if len(p) == depth]
         unfiltered = at.get("", []) if depth == 2 else []  # every province's figure counts there
-        for code, a, b, n in sums(conn, family, as_of, depth, codes=codes, table=table):
+        for code, a, b, n in _sums_at(conn, family, as_of, depth, codes, table):
             yield at.get(code, []) + unfiltered, a, b, n
+
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    C.name: (ENTITIES, MEMBERS, STATISTICS, TRAINING, VOLUNTEERS, THEMED_DAYS, ROUNDS)
+}
+"""The families of each counts table, read together within ``sums_once`` (``projections.stars_counts``
+adds its tables')."""
+_SUMS: ContextVar[dict[tuple[Any, ...], dict[str, list[tuple[str, str, str, int]]]] | None] = ContextVar(
+    "coverage_counts_sums", default=None
+)
+
+
+@contextmanager
+def sums_once() -> Iterator[None]:
+    """Within it, ``sums_by_area`` reads every family of a counts table at a depth in one statement and
+    answers the other families from it: the half-year report reads about twenty families and depths,
+    one statement each costing more than the rows they return (issue #6, P4). The answers hold for the
+    report's snapshot (the API reads in one REPEATABLE READ transaction)."""
+    token = _SUMS.set({})
+    try:
+        yield
+    finally:
+        _SUMS.reset(token)
+
+
+def _sums_at(
+    conn: Connection, family: str, as_of: date, depth: int, codes: Sequence[str] | None, table: Table
+) -> list[tuple[str, str, str, int]]:
+    cache = _SUMS.get()
+    families = FAMILIES.get(table.name, (family,))
+    if cache is None or family not in families:
+        return sums(conn, family, as_of, depth, codes=codes, table=table)
+    key = (table.name, as_of, depth, None if codes is None else tuple(codes))
+    if key not in cache:
+        by_family: dict[str, list[tuple[str, str, str, int]]] = {}
+        asked = {**_periods(as_of), "families": list(families), "depth": depth}
+        if codes is not None:
+            asked["codes"] = list(codes)
+        for f, r, x, y, n in conn.execute(_sums_query(table, False, False, codes is not None, True), asked):
+            by_family.setdefault(f, []).append((r, x, y, int(n)))
+        cache[key] = by_family
+    return cache[key].get(family, [])
 
 
 def believed_now(row: Any) -> bool:

@@ -236,7 +236,8 @@ def half_year_report(
             for code in codes
         ]
     areas = Areas(codes)
-    with coverage_counts.settled_once():  # asked by each section the counts answer: once for all
+    # each section the counts answer asks whether they do, and reads its families: once for all
+    with coverage_counts.settled_once(), coverage_counts.sums_once():
         figures = {
             name: section(conn, areas, as_of, known, organizations) for name, section in AREA_SECTIONS.items()
         }

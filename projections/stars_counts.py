@@ -84,6 +84,7 @@ COUNTED = (
 )
 """The aggregates (class names) whose rows the counts are counted from, as ``apply`` takes them."""
 DEREGISTERED = EntityStatus.DEREGISTERED.value
+counts.FAMILIES.update({SC.name: (BRANCHES, ORGANIZATIONS), SEC.name: (ENTITIES,)})  # read together
 LOCK = 0x64616E676A696172  # the advisory lock of the stars handler's transactions
 BRANCH_KINDS = (OrgKind.AGENCY_BRANCH.value, OrgKind.STATION_BRANCH.value)
 """The branches in the strongest-branch denominator even when not rated (``projections.stars``)."""

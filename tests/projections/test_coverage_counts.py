@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from dataclasses import astuple
 from datetime import date, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Table, delete, event, select, text
 
 from domain.envelope import CommandContext
 from infra.store import Container
@@ -27,6 +28,7 @@ from projections.members import MembersView
 from projections.mobile_chain import MobileChainView
 from projections.report import half_year_report
 from projections.tables import coverage_counts as C
+from projections.tables import metadata
 from tests import factories as f
 from tests.projections.test_temporal import STEP, STEPS, figures, run_history
 
@@ -341,6 +343,48 @@ def test_P4_a_report_asks_once_whether_the_counts_answer_its_position(
         assert sorted(asked) == once and report[0]["members"]["total"] == 1
         assert counts.settled(conn, known) and counts.settled(conn, known)
         assert sorted(asked) == sorted([*once, ("coverage_entities", known), ("coverage_entities", known)])
+
+
+def test_P4_a_report_reads_each_counts_table_once_per_depth(
+    container: Container, ctx: CommandContext
+) -> None:
+    """Within ``sums_once`` (the half-year report, R3) ``sums_by_area`` reads every family of a counts
+    table at a depth in one statement and answers each family as it does alone: the report of a
+    province and its cities makes two reads of each of the three counts tables instead of one per
+    family and depth."""
+    history = [("entity", date(2024, 5, 1), "330402"), ("entity", date(2024, 6, 1), "330102")]
+    history += [
+        ("cover", date(2024, 7, 1), 0),
+        ("member", date(2024, 8, 1), 0),
+        ("member", date(2024, 8, 2), 1),
+    ]
+    history += [("training", date(2025, 3, 1), 0, 0), ("market", date(2025, 4, 1), 1, 4)]
+    run_history(container.ledger, history)
+    container.runner.catch_up()
+    day, prefixes = date(2025, 6, 30), ["33", "3301", "3304"]
+    families = [(t, f) for t, fs in counts.FAMILIES.items() for f in fs]
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        reads.extend(t for t in counts.FAMILIES if re.search(rf"FROM (\S+\.)?\"?{t}\b", statement))
+
+    with container.engine.connect() as conn:
+        tables = {t.name: t for t in metadata.sorted_tables}
+        alone = {(t, f): sorted(counts.sums_by_area(conn, f, day, prefixes, tables[t])) for t, f in families}
+        assert any(alone.values())
+        event.listen(container.engine, "before_cursor_execute", count)
+        try:
+            with counts.sums_once():
+                together = {
+                    (t, f): sorted(counts.sums_by_area(conn, f, day, prefixes, tables[t]))
+                    for t, f in families
+                }
+        finally:
+            event.remove(container.engine, "before_cursor_execute", count)
+        assert together == alone
+        assert sorted(reads) == sorted(t for t in counts.FAMILIES for _ in (2, 4))  # the two depths asked
+        report = half_year_report(conn, "330000", day, container.runner.head())
+        assert report[0]["stars"]["markets"]["total"]["enrolled"] == 1
 
 
 @pytest.mark.parametrize(
