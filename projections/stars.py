@@ -132,7 +132,7 @@ class StarsProjection(TemporalProjection):
         MarketStandardisation,
         MarketEntity,
     )
-    """The aggregates whose rows the counts are counted from (``projections.stars_counts.COUNTED``)."""
+    """The aggregates whose rows the counts are counted from (``projections.stars_counts.apply``)."""
 
     def prepare(self, conn: Connection) -> None:
         """Fill the counts of a store whose stars rows predate them (``stars_counts.fill``)."""

@@ -73,16 +73,6 @@ from projections.tables import stars_xinhuo as X
 BRANCHES, ORGANIZATIONS, ENTITIES = "B", "O", "E"
 COUNTED_FROM = (O, SB, ST, PR, PE, X, E, MK, MC)
 """The stars tables the counts are counted from: ``settled`` asks about these."""
-COUNTED = (
-    "PartyOrganization",
-    "StrongestBranchRating",
-    "StationStar",
-    "PioneerRound",
-    "XinhuoDemonstration",
-    "MarketStandardisation",
-    "MarketEntity",
-)
-"""The aggregates (class names) whose rows the counts are counted from, as ``apply`` takes them."""
 DEREGISTERED = EntityStatus.DEREGISTERED.value
 counts.FAMILIES.update({SC.name: (BRANCHES, ORGANIZATIONS), SEC.name: (ENTITIES,)})  # read together
 LOCK = 0x64616E676A696172  # the advisory lock of the stars handler's transactions
@@ -100,7 +90,8 @@ def lock(conn: Connection) -> None:
 
 def apply(conn: Connection, first: dict[UUID, int], subjects: dict[str, set[UUID]]) -> None:
     """Write the counts' changes of a batch whose rows are written: ``first`` is each subject's first
-    position in the batch; ``subjects`` the batch's subjects by aggregate (``COUNTED``)."""
+    position in the batch; ``subjects`` the batch's subjects by aggregate class name (those of
+    ``StarsProjection.counted``)."""
     if not any(subjects.values()):
         return
     lock(conn)
