@@ -98,3 +98,32 @@ def test_P4_a_process_that_may_not_remake_tables_leaves_them_and_says_so(
         with container.engine.connect() as conn:
             assert missing_columns(conn, coverage_members) == ["away"]  # left as it was
         assert "projection coverage (coverage_members lacks away): not made again" in caplog.text
+
+
+def test_P4_setup_remakes_the_stars_projection_of_the_thirteenth_round(
+    container: Container, ctx: CommandContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fourteenth round counts the pioneer index, 薪火 and markets (R5, R9.2, R4) and keeps the
+    entities' counts in a new table: a store the thirteenth round left, whose ``stars_counts`` lacks
+    them, is remade and replayed, and its report then reads the counts as a new store's does."""
+    ledger = container.ledger
+    market = f.register_entity(ledger, ctx, effective_on=date(2025, 1, 5))
+    ledger.enroll_market_standardisation(
+        ctx, effective_on=date(2025, 2, 1), entity_id=market, scope="county_central_farmers"
+    )
+    org = f.establish(ledger, ctx, [market], effective_on=date(2025, 1, 10))
+    ledger.award_xinhuo_demonstration(ctx, effective_on=date(2025, 3, 1), awarding_body="市局", org_id=org)
+    container.runner.catch_up()
+    runner, before = container.runner, _report(container)
+    stars = before[0]["stars"]
+    assert stars["markets"]["total"]["enrolled"] == 1 and stars["xinhuo"]["total"] == 1  # type: ignore[index]
+    with container.engine.begin() as conn:
+        conn.execute(text("DROP TABLE stars_entity_counts"))
+        conn.execute(text("DELETE FROM stars_counts WHERE family = 'O'"))
+
+    with caplog.at_level(logging.WARNING, logger="projections.tables"):
+        runner.setup()
+    assert "projection stars (stars_entity_counts is new): its tables made again" in caplog.text
+    assert runner.positions()["stars"] == 0
+    runner.catch_up()
+    assert _report(container) == before
