@@ -8,7 +8,7 @@
    its peak RSS (VmHWM), beside a raw sequential read of the events table (the ceiling);
 3. P4: times ``CoverageView().report`` (from the pre-aggregated counts, and from the rows as its
    baseline) and ``half_year_report`` (what ``/reports/half-year`` runs; and with its lists of
-   organisations as its baseline) at both scales;
+   organisations as its baseline) at both scales, each query on the two stores in turn;
 4. P5 and P1: serves the API (``dangjian serve``, ``DANGJIAN_PROJECTIONS=external``) on 127.0.0.1
    and loads it from a second process: 32 connections reading ``GET /coverage``, then 16 clients
    registering entities; P1's baseline (eventsourcing saving one single-event aggregate per
@@ -25,6 +25,7 @@ comes first. Only loopback addresses are used.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -37,8 +38,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -333,8 +334,27 @@ def read_and_decode(ledger: Any) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def queries(url: str, schema: str, seconds: float, max_count: int) -> dict[str, Any]:
-    """P4: the coverage report and the half-year report for the province, as of the cut-off.
+def paired_p95(fns: Sequence[Callable[[], Any]], seconds: float, max_count: int) -> list[tuple[float, int]]:
+    """``query_p95`` of several queries timed in turn, one run of each per round, so that each is timed
+    beside the others under the same conditions (the P4 figure and its twin: issue #6, "each figure
+    measured side by side with its baseline in the same run")."""
+    for _ in range(3):  # warm-up: plans, caches
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    deadline = time.perf_counter() + seconds * len(fns)
+    while len(times[0]) < max_count and time.perf_counter() < deadline:
+        for fn, kept in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            kept.append(time.perf_counter() - t0)
+    return [(percentile(kept, 95) * 1000, len(kept)) for kept in times]
+
+
+def queries(url: str, schemas: Sequence[str], seconds: float, max_count: int) -> list[dict[str, Any]]:
+    """P4: the coverage report and the half-year report for the province, as of the cut-off, on each
+    store of ``schemas`` (the scale's and its twin's), each query timed on the stores in turn
+    (``paired_p95``), each store in its own REPEATABLE READ snapshot.
 
     Measured with the process's heap frozen as ``dangjian serve`` freezes its start-up heap
     (``infra.cli.settle_heap``, called here): a full collection then walks only what the queries make, not the
@@ -346,62 +366,51 @@ def queries(url: str, schema: str, seconds: float, max_count: int) -> dict[str, 
     from projections.coverage import CoverageView
     from projections.report import half_year_report
 
-    container = build(settings_for(url, schema))
-    try:
-        known = container.runner.head()
-        view = CoverageView()
-        with container.engine.connect() as conn:
+    view, rows = CoverageView(), CoverageView(counts=False)  # rows: the same figures read from the rows
+    with ExitStack() as stack:
+        conns, knowns = [], []
+        for schema in schemas:
+            container = build(settings_for(url, schema))
+            stack.callback(container.close)
+            conn = stack.enter_context(container.engine.connect())
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                operating = view.report(conn, as_of=AS_OF, known=known, region=PROVINCE).total.operating
-                unfrozen_p95, _ = query_p95(
-                    lambda: half_year_report(conn, PROVINCE, AS_OF, known), seconds, max_count
-                )
-                settle_heap()
-                try:
-                    coverage_p95, coverage_n = query_p95(
-                        lambda: view.report(conn, as_of=AS_OF, known=known, region=PROVINCE),
-                        seconds,
-                        max_count,
-                    )
-                    rows = CoverageView(counts=False)  # the same figures read from the rows: the baseline
-                    rows_p95, _ = query_p95(
-                        lambda: rows.report(conn, as_of=AS_OF, known=known, region=PROVINCE),
-                        seconds,
-                        max_count,
-                    )
-                    # as_known_at an earlier moment (a report filed when half the events were recorded):
-                    # the counts hold what is believed now, so this one reads the rows whatever the view
-                    half = known // 2
-                    earlier_p95, earlier_n = query_p95(
-                        lambda: view.report(conn, as_of=AS_OF, known=half, region=PROVINCE),
-                        seconds,
-                        max_count,
-                    )
-                    report_p95, report_n = query_p95(
-                        lambda: half_year_report(conn, PROVINCE, AS_OF, known), seconds, max_count
-                    )
-                    listed_p95, _ = query_p95(  # with a line per organisation: the report before round 8
-                        lambda: half_year_report(conn, PROVINCE, AS_OF, known, organizations=True),
-                        seconds,
-                        max_count,
-                    )
-                finally:
-                    gc.unfreeze()
-    finally:
-        container.close()
-    return {
-        "operating": operating,
-        "coverage_p95_ms": coverage_p95,
-        "coverage_n": coverage_n,
-        "coverage_rows_p95_ms": rows_p95,
-        "earlier_p95_ms": earlier_p95,
-        "earlier_n": earlier_n,
-        "report_p95_ms": report_p95,
-        "report_n": report_n,
-        "report_listed_p95_ms": listed_p95,
-        "report_unfrozen_p95_ms": unfrozen_p95,
-    }
+            stack.enter_context(conn.begin())
+            conns.append(conn)
+            knowns.append(container.runner.head())
+        pairs = list(zip(conns, knowns, strict=True))
+
+        def each(query: Callable[[Any, int], Any]) -> list[tuple[float, int]]:
+            return paired_p95([functools.partial(query, c, k) for c, k in pairs], seconds, max_count)
+
+        def coverage(conn: Any, known: int, counted: bool = True) -> Any:
+            return (view if counted else rows).report(conn, as_of=AS_OF, known=known, region=PROVINCE)
+
+        def report(conn: Any, known: int, organizations: bool = False) -> Any:
+            return half_year_report(conn, PROVINCE, AS_OF, known, organizations=organizations)
+
+        operating = [coverage(c, k).total.operating for c, k in pairs]
+        unfrozen = each(report)
+        settle_heap()
+        try:
+            figures = {
+                "coverage": each(coverage),
+                "coverage_rows": each(functools.partial(coverage, counted=False)),
+                # as_known_at an earlier moment (a report filed when half the events were recorded):
+                # the counts hold what is believed now, so this one reads the rows whatever the view
+                "earlier": each(lambda c, k: coverage(c, k // 2)),
+                "report": each(report),
+                # with a line per organisation: the report before round 8
+                "report_listed": each(functools.partial(report, organizations=True)),
+            }
+        finally:
+            gc.unfreeze()
+    results = []
+    for i, n in enumerate(operating):
+        result: dict[str, Any] = {"operating": n, "report_unfrozen_p95_ms": unfrozen[i][0]}
+        for key, measured in figures.items():
+            result[f"{key}_p95_ms"], result[f"{key}_n"] = measured[i]
+        results.append(result)
+    return results
 
 
 @contextmanager
@@ -770,8 +779,7 @@ def run(args: argparse.Namespace) -> Results:
         log("P4: queries")
         analyze(url, schema)
         analyze(url, small_schema)
-        q_big = queries(url, schema, seconds, count)
-        q_small = queries(url, small_schema, seconds, count)
+        q_big, q_small = queries(url, [schema, small_schema], seconds, count)
         res.data["p4"] = {"scale": q_big, "small": q_small}
         for key, label in (
             ("coverage", "`CoverageView().report` for the province"),
