@@ -552,6 +552,8 @@ def sums_once() -> Iterator[None]:
 def _sums_at(
     conn: Connection, family: str, as_of: date, depth: int, codes: Sequence[str] | None, table: Table
 ) -> list[tuple[str, str, str, int]]:
+    """``sums`` at a depth among ``codes``; within ``sums_once``, from one read of all the table's
+    families at that depth."""
     cache = _SUMS.get()
     families = FAMILIES.get(table.name, (family,))
     if cache is None or family not in families:
