@@ -295,6 +295,9 @@ def stars_step(
                 ledger.enrol_pioneer_member(ctx, rid, effective_on=day, member_id=member)
         for k, member in enumerate(own[1:]):  # the first awaits its result
             rate_pioneer(ledger, ctx, rid, member, day, (step[2] + k) % 5 + 1)
+        if step[3] % 2:  # closed the same day, unless a 2-star member's follow-ups are pending (R5.5)
+            with contextlib.suppress(errors.DomainError):
+                ledger.close_pioneer_round(ctx, rid, effective_on=day)
     elif kind == "pioneer_rate" and (rid := pick(pioneers, step[2])):
         enrolments = list(ledger.get_pioneer_round(rid).enrolments.values())
         if not enrolments:
