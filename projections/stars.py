@@ -753,15 +753,7 @@ class _AreaQuery:
                     if statistic == "round":
                         _add_rounds(result[i], n, value == "closed")
                     elif statistic == "enrolment":
-                        standing, stars, excellent, follow_up_done = value.split("|")
-                        _add_enrolments(
-                            result[i],
-                            n,
-                            standing,
-                            int(stars) if stars else None,
-                            bool(excellent),
-                            bool(follow_up_done),
-                        )
+                        _add_enrolments(result[i], n, *counts.enrolment_fields(value))
             return result
         rounds = (
             select(func.count(), PR.c.closed, O.c.region_code)

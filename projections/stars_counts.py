@@ -323,6 +323,12 @@ def enrolment_value(row: Any) -> str:
     return f"{row.standing}|{stars}|{'1' if row.excellent else ''}|{'1' if row.follow_up_done else ''}"
 
 
+def enrolment_fields(value: str) -> tuple[str, int | None, bool, bool]:
+    """``enrolment_value`` read back: (standing, stars or None, excellent, follow-up done)."""
+    standing, stars, excellent, follow_up_done = value.split("|")
+    return standing, int(stars) if stars else None, bool(excellent), bool(follow_up_done)
+
+
 def _entity_spans(rows: Rows, believed: Believed) -> Iterator[Span]:
     """Family ``E``: each entity's days in its row's region, cut where a household demonstration,
     standardisation or criterion row starts or ends."""

@@ -136,6 +136,11 @@ STARS_ONLY = ("pioneer", "pioneer_rate", "pioneer_close", "xinhuo", "revoke_xinh
 STEP = st.one_of(*(step for kind, step in STEPS.items() if kind not in STARS_ONLY))
 
 
+def pick(items: list[Any], i: int) -> Any:
+    """The ``i``-th of ``items`` round the list, or None when there are none yet."""
+    return items[i % len(items)] if items else None
+
+
 def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
     ctx = CommandContext.new("prop")
     entities: list[Any] = []
@@ -154,7 +159,6 @@ def run_history(ledger: Ledger, steps: list[tuple[Any, ...]]) -> None:
     )
     for step in steps:
         kind, day = step[0], step[1]
-        pick = lambda items, i: items[i % len(items)] if items else None  # noqa: E731
         try:
             if kind == "entity":
                 entities.append(f.register_entity(ledger, ctx, effective_on=day, region_code=step[2]))
@@ -279,7 +283,6 @@ def stars_step(
     薪火 demonstrations of organisations and member households, revoked (R9.2, R9.3); markets enrolled
     in a scope, criteria met and lapsed (R4)."""
     kind, day = step[0], step[1]
-    pick = lambda items, i: items[i % len(items)] if items else None  # noqa: E731
     if kind == "pioneer":  # with members of its own registered a month before (and any others)
         org, year = orgs[step[2] % len(orgs)], day.year
         round_date = min(day, date(year, 11, 30))
