@@ -11,7 +11,8 @@ clear: it is not personal data, and storing it needs no key.
 ``KeyVault`` keeps the keys in the table ``member_keys`` (member id, 32-byte key, created at), in the
 event store's database and schema: the one table where the application deletes rows. A key is made
 when a member's first personal field is stored and deleted on erasure. Keys are cached in the process
-for ``cache_seconds``; a process forgets a member's key at once when it reads the member's
+for ``cache_seconds``, at most ``capacity`` of them (the least recently cached are dropped: a rebuild
+reads every member's key, issue #6 P7); a process forgets a member's key at once when it reads the member's
 ``PersonalDataErased`` event, so a projection never decrypts anything after the erasure it has seen.
 """
 
@@ -22,6 +23,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -62,14 +64,38 @@ member_keys = Table(
 class KeyVault:
     """The members' keys, in ``member_keys`` beside the event store (see the module docstring)."""
 
+    CAPACITY = 10_000
+    """Keys cached at most: about 3 MB. Unbounded, the cache held every member's key a rebuild had read
+    (issue #6, P7: memory whatever the history length; about 300 bytes a member, 280 MB at a million)."""
+
     def __init__(
-        self, engine: Engine, cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        engine: Engine,
+        cache_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        capacity: int = CAPACITY,
     ) -> None:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self.clock = clock
-        self._cache: dict[UUID, tuple[bytes, float]] = {}
+        self.capacity = capacity
+        self._cache: OrderedDict[UUID, tuple[bytes, float]] = OrderedDict()
+        """In the order they were cached, so the expired and the oldest are at the front."""
         self._lock = threading.Lock()
+
+    @property
+    def cached(self) -> int:
+        """How many keys this process holds."""
+        return len(self._cache)
+
+    def _remember(self, member_id: UUID, key: bytes, now: float) -> None:
+        """Cache a key (under the lock), dropping the expired keys and those beyond ``capacity``."""
+        self._cache[member_id] = (key, now)
+        self._cache.move_to_end(member_id)
+        while self._cache and (
+            len(self._cache) > self.capacity or now - next(iter(self._cache.values()))[1] >= self.cache_seconds
+        ):
+            self._cache.popitem(last=False)
 
     def setup(self) -> None:
         """Create ``member_keys`` if it is missing."""
@@ -92,7 +118,7 @@ class KeyVault:
         if key is None:
             return None
         with self._lock:
-            self._cache[member_id] = (bytes(key), self.clock())
+            self._remember(member_id, bytes(key), self.clock())
         return bytes(key)
 
     def keys(self, member_ids: Collection[UUID]) -> dict[UUID, bytes]:
@@ -116,7 +142,7 @@ class KeyVault:
             with self._lock:
                 for member_id in missing:
                     if member_id in found:
-                        self._cache[member_id] = (found[member_id], now)
+                        self._remember(member_id, found[member_id], now)
         return found
 
     def prepare_keys(self, member_ids: Collection[UUID]) -> None:

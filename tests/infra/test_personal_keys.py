@@ -114,3 +114,20 @@ def test_memo_decoding_decodes_as_the_json_transcoder(memory_ledger: Ledger) -> 
     assert memo.decode(encoded) == transcoder.decode(encoded) == value
     again = memo.decode(encoded)
     assert again["ids"][0] is again["ids"][1] is memo.decode(encoded)["ids"][2]["nested"]
+
+
+def test_the_key_cache_is_bounded_whatever_the_number_of_members(tmp_path: Path) -> None:
+    """Issue #6 (P7): a rebuild reads every member's key; the process keeps at most ``capacity`` of them
+    and drops the expired ones, and a dropped key is read again from ``member_keys``, unchanged."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'keys.sqlite'}", demo_when_empty=False)
+    now = [0.0]
+    vault = KeyVault(read_engine(settings), cache_seconds=60, clock=lambda: now[0], capacity=3)
+    vault.setup()
+    members = [uuid4() for _ in range(10)]
+    made = {m: vault.key(m, create=True) for m in members}
+    assert vault.cached == 3
+    assert vault.keys(members) == made  # the seven dropped ones read back, the same keys
+    assert vault.cached == 3
+    now[0] = 61.0  # every cached key has expired: caching one more drops them
+    assert vault.key(members[0], create=False) == made[members[0]]
+    assert vault.cached == 1
