@@ -92,9 +92,10 @@ class KeyVault:
         """Cache a key (under the lock), dropping the expired keys and those beyond ``capacity``."""
         self._cache[member_id] = (key, now)
         self._cache.move_to_end(member_id)
-        while self._cache and (
-            len(self._cache) > self.capacity or now - next(iter(self._cache.values()))[1] >= self.cache_seconds
-        ):
+        while self._cache:
+            _, (_, cached_at) = next(iter(self._cache.items()))
+            if len(self._cache) <= self.capacity and now - cached_at < self.cache_seconds:
+                break
             self._cache.popitem(last=False)
 
     def setup(self) -> None:
