@@ -20,10 +20,14 @@ worked out for each region prefix (``PER_DEPTH``). Family ``C`` counts the mobil
 half-year report's mobile chain) on the days their business-place organisation has a row, in that row's
 region: ``a`` the year and step ("2025:feedback_issued"), ``b`` "by_deadline" when the receipt came back by
 30 November of the year (R6.3), from the rounds the coverage projection keeps for it (``coverage_rounds``).
-Each change is stored three times, on its day
-(``D``), its month (``M``, the first of the month) and its year (``Y``, 1 January), so a figure as of a
-date is the sum of the years before it, the months before it in its year and the days up to it in its
-month: at most 5 + 11 + 31 rows per key whatever the length of the history. Each change is also rolled up from
+Each change is stored on its day (``D``), its
+month (``M``, the first of the month) and its year (``Y``, 1 January), and added to the balance (``P``) on
+each 1 January after it up to ``BALANCES_UNTIL``, so a figure as of a date is the balance on 1 January of
+its year, the months before it in its year and the days up to it in its month: at most 1 + 11 + 30 rows
+per key whatever the length of the history, 7 on 30 June and 1 on 31 December (R3's cut-offs: a month or
+year ending on the date is read as its one row). Before the balances a figure summed every year before
+it: 16 rows per key where entities were registered since 2010, most of what a city's figures read
+(issue #6, P4: the report's time per area). Each change is also rolled up from
 the county's code to its city's and province's prefixes (``depth`` 6, 4, 2: ``region_prefix``), so a
 province's figure reads the province's keys only, not those of its ninety counties.
 
@@ -288,10 +292,13 @@ def _recount_organizations(
 
 
 def fill(conn: Connection) -> bool:
-    """Count every believed row into an empty ``coverage_counts`` (a store that predates it); False
-    when there was nothing to do."""
+    """Count every believed row into an empty ``coverage_counts`` (a store that predates it), or again
+    into one written before the balance rows (``lacks_balances``); False when there was nothing to do."""
     if conn.execute(select(C.c.delta).limit(1)).first() is not None:
-        return False
+        if not lacks_balances(conn, C):
+            return False
+        refill(conn)
+        return True
     if all(conn.execute(select(t.c.row_id).limit(1)).first() is None for t in (E, M, O)):
         return False
     lock(conn)
@@ -354,6 +361,15 @@ def _fill(conn: Connection) -> None:
         for family, org_spans in ORGANIZATION_FAMILIES:
             count_spans(changes, family, org_spans(o_rows, m_rows, v_rows, a_rows, believed_now), +1)
         write(conn, changes)
+
+
+def lacks_balances(conn: Connection, table: Table) -> bool:
+    """Whether a counts table was written before the balance rows (``P``): it has a year row before
+    the balances' last year and not one balance row. (A table whose every count went back to zero by
+    the end of each year has no balance rows either, and is counted again at each set-up.)"""
+    year_row = exists().where(table.c.level == "Y", table.c.period < _BALANCES_FROM)
+    balance_row = exists().where(table.c.level == "P")
+    return bool(conn.execute(select(and_(year_row, ~balance_row))).scalar())
 
 
 def believed_rows(conn: Connection, table: Table, column: Any, ids: Collection[UUID]) -> list[Row[Any]]:
@@ -430,6 +446,11 @@ def _settled_query(tables: tuple[Table, ...]) -> Any:
 DEPTHS = (2, 4, 6)
 """The region prefixes' lengths the counts are kept at (province, city, county)."""
 
+BALANCES_UNTIL = 2030
+"""The last year whose 1 January has a balance row (``P``): a figure as of a later date reads the
+years from this one on as ``Y`` rows, as before the balances (correct, only slower: move it on then)."""
+_BALANCES_FROM = date(BALANCES_UNTIL, 1, 1)
+
 
 def sums(
     conn: Connection,
@@ -456,9 +477,13 @@ def sums(
 
 
 def _periods(as_of: date) -> dict[str, date]:
-    """The bound dates of ``_sums_query``: the years before ``as_of``'s, the months before its month in
-    its year, the days up to it in its month."""
-    return {"year": date(as_of.year, 1, 1), "month": as_of.replace(day=1), "as_of": as_of}
+    """The bound dates of ``_sums_query``: the balance of the whole years up to ``as_of`` (one ``P`` row,
+    plus the ``Y`` rows of the years from ``BALANCES_UNTIL`` on), then the whole months up to it in its
+    year, then its days in its month. They are worked out from the day after ``as_of``, so a month (or
+    year) that ends on ``as_of`` is read as its one ``M`` row (or balance) instead of a row per day."""
+    after = as_of + timedelta(days=1) if as_of < date.max else as_of
+    year = date(after.year, 1, 1)
+    return {"balance": min(year, _BALANCES_FROM), "year": year, "month": after.replace(day=1), "as_of": as_of}
 
 
 @functools.cache
@@ -476,7 +501,8 @@ def _sums_query(table: Table, prefix: bool, a: bool, codes: bool, families: bool
         family,
         table.c.depth == bindparam("depth", type_=Integer),
         or_(
-            and_(table.c.level == "Y", table.c.period < year),
+            and_(table.c.level == "P", table.c.period == bindparam("balance", type_=Date)),
+            and_(table.c.level == "Y", table.c.period >= _BALANCES_FROM, table.c.period < year),
             and_(table.c.level == "M", table.c.period >= year, table.c.period < month),
             and_(
                 table.c.level == "D",
@@ -969,15 +995,25 @@ def count_spans(
 
 
 def write(conn: Connection, changes: Counter[tuple[str, Key, date]], table: Table = C) -> None:
-    """Add the day changes to their day, month and year rows of ``table``; delete the rows that come to
-    zero."""
+    """Add the day changes to their day, month and year rows of ``table``, and to the balance rows (``P``)
+    of the 1 Januaries after them up to ``BALANCES_UNTIL``; delete the rows that come to zero."""
     levels: Counter[tuple[str, int, str, date, str, str, str]] = Counter()
+    by_year: defaultdict[tuple[str, int, str, str, str], Counter[int]] = defaultdict(Counter)
     for (family, (region, a, b), day), n in changes.items():
         if n:
             depths = (len(region),) if family in PER_DEPTH else DEPTHS
             for level, period in (("Y", date(day.year, 1, 1)), ("M", day.replace(day=1)), ("D", day)):
                 for depth in depths:
                     levels[family, depth, level, period, region[:depth], a, b] += n
+            if day.year < BALANCES_UNTIL:
+                for depth in depths:
+                    by_year[family, depth, region[:depth], a, b][day.year] += n
+    for (family, depth, region, a, b), years in by_year.items():
+        balance = 0  # what this batch adds to the balance on 1 January of ``year``: the years before it
+        for year in range(min(years) + 1, BALANCES_UNTIL + 1):
+            balance += years.get(year - 1, 0)
+            if balance:
+                levels[family, depth, "P", date(year, 1, 1), region, a, b] += balance
     rows = [(*key, n) for key, n in sorted(levels.items()) if n]
     if not rows:
         return

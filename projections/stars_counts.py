@@ -184,9 +184,13 @@ def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
 
 def fill(conn: Connection) -> bool:
     """Count every believed row into an empty ``stars_counts`` (a store that predates it), the entity
-    counts again with it; False when there was nothing to do."""
+    counts again with it, or into counts tables written before the balance rows
+    (``coverage_counts.lacks_balances``); False when there was nothing to do."""
     if conn.execute(select(SC.c.delta).limit(1)).first() is not None:
-        return False
+        if not any(counts.lacks_balances(conn, table) for table in (SC, SEC)):
+            return False
+        refill(conn)
+        return True
     if conn.execute(select(O.c.row_id).limit(1)).first() is None:
         return False
     refill(conn)

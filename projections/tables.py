@@ -152,13 +152,14 @@ they count in: what its mobile-chain counts (``coverage_counts`` family ``C``) a
 
 def counts_table(name: str) -> Table:
     """A table of pre-aggregated counts (``projections.coverage_counts``): per family, region prefix and
-    key (``a``, ``b``), the signed change on a day, stored at the day, its month and its year."""
+    key (``a``, ``b``), the signed change on a day, stored at the day, its month and its year, and added
+    to the balance on each 1 January after it."""
     return Table(
         name,
         metadata,
         Column("family", String(1), primary_key=True),
         Column("depth", Integer, primary_key=True),  # 2 province, 4 city, 6 county: region_code's length
-        Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day
+        Column("level", String(1), primary_key=True),  # "Y" year, "M" month, "D" day, "P" balance
         Column("period", Date, primary_key=True),  # the first day of the year or month, or the day
         Column("region_code", String(6), primary_key=True),  # the region's prefix (region_prefix)
         Column("a", String(32), primary_key=True),  # entity kind, member category, a statistic's value

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+from collections import Counter
 from dataclasses import astuple
 from datetime import date, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Table, delete, event, select, text
+from sqlalchemy import Table, create_engine, delete, event, select, text
 
 from domain.envelope import CommandContext
 from infra.store import Container
@@ -40,11 +41,23 @@ REGIONS = (None, "330000", "330400", "330402", "330411", "330100")
 
 
 def _dates(container: Container, pick: random.Random) -> list[date]:
-    """Some of the days a counted span starts or ends and the days before them, and year ends."""
+    """Some of the days a counted span starts or ends and the days before them, the last days of two
+    such days' months (a month read as its one row: ``counts._periods``), and year ends."""
     with container.engine.connect() as conn:
         days = set(conn.scalars(select(C.c.period).where(C.c.level == "D")))
     near = sorted({d + timedelta(days=k) for d in days for k in (-1, 0)})
-    return [*pick.sample(near, min(8, len(near))), date(2024, 12, 31), date(2025, 1, 1), date.max]
+    month_ends = [_month_end(d) for d in pick.sample(sorted(days), min(2, len(days)))]
+    return [
+        *pick.sample(near, min(8, len(near))),
+        *month_ends,
+        date(2024, 12, 31),
+        date(2025, 1, 1),
+        date.max,
+    ]
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 def _round_days(container: Container, pick: random.Random) -> list[date]:
@@ -125,6 +138,50 @@ def assert_filled_alike(container: Container, table: Table, *others: Table) -> N
         container.runner.setup()
     with container.engine.connect() as conn:
         assert [sorted(map(tuple, conn.execute(select(t)))) for t in tables] == kept
+    # a table written before the balance rows: counted again at set-up (``counts.lacks_balances``)
+    with container.engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.level == "P"))
+    container.runner.setup()
+    with container.engine.connect() as conn:
+        assert [sorted(map(tuple, conn.execute(select(t)))) for t in tables] == kept
+
+
+DAYS = st.dates(date(2008, 1, 1), date(counts.BALANCES_UNTIL + 3, 12, 31))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["330101", "330102", "330201"]), DAYS, st.integers(-2, 3)), max_size=6
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    asked=st.lists(st.one_of(DAYS, DAYS.map(_month_end), st.just(date.max)), min_size=1, max_size=6),
+)
+def test_P4_a_count_is_the_sum_of_its_changes_up_to_the_date_whatever_the_level_it_is_read_from(
+    batches: list[list[tuple[str, date, int]]], asked: list[date]
+) -> None:
+    """``write`` and ``sums``: written in batches, a count as of a date is the sum of its changes up to
+    that date, at each depth, read from the balance (``P``) before the date's year, or the years from
+    ``BALANCES_UNTIL`` on, its months and days (issue #6, P4)."""
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine, tables=[C])
+    with engine.begin() as conn:
+        for batch in batches:
+            changes: Counter[tuple[str, counts.Key, date]] = Counter()
+            for region, day, n in batch:
+                changes[counts.ENTITIES, (region, "kind", "bucket"), day] += n
+            counts.write(conn, changes)
+        for as_of in asked:
+            for depth in counts.DEPTHS:
+                expected: Counter[str] = Counter()
+                for region, day, n in (change for batch in batches for change in batch):
+                    if day <= as_of:
+                        expected[region[:depth]] += n
+                found = {r: n for r, _, _, n in counts.sums(conn, counts.ENTITIES, as_of, depth)}
+                assert found == {r: n for r, n in expected.items() if n}, (as_of, depth)
 
 
 MEMBER_STEP = st.one_of(
