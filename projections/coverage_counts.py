@@ -364,11 +364,12 @@ def _fill(conn: Connection) -> None:
 
 
 def lacks_balances(conn: Connection, table: Table) -> bool:
-    """Whether a counts table was written before the balance rows (``P``): it has a year row before
-    the balances' last year and not one balance row. (A table whose every count went back to zero by
-    the end of each year has no balance rows either, and is counted again at each set-up.)"""
+    """Whether a counts table was written before the balance rows (``P``) up to ``BALANCES_UNTIL``: it
+    has a year row before that year and no balance row on its 1 January (none at all before the balance
+    rows; none that late once the constant is moved on). (A table whose every count went back to zero
+    by then has no such row either, and is counted again at each set-up.)"""
     year_row = exists().where(table.c.level == "Y", table.c.period < _BALANCES_FROM)
-    balance_row = exists().where(table.c.level == "P")
+    balance_row = exists().where(table.c.level == "P", table.c.period == _BALANCES_FROM)
     return bool(conn.execute(select(and_(year_row, ~balance_row))).scalar())
 
 
