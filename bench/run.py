@@ -263,18 +263,6 @@ def timed_loop(fn: Callable[[int], int], seconds: float, max_count: int) -> tupl
     return done, time.perf_counter() - started
 
 
-def query_p95(fn: Callable[[], Any], seconds: float, max_count: int) -> tuple[float, int]:
-    for _ in range(3):  # warm-up: plans, caches
-        fn()
-    times: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while len(times) < max_count and time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return percentile(times, 95) * 1000, len(times)
-
-
 def generate_into(url: str, schema: str, scale: float, seed: int) -> dict[str, Any]:
     from bench.generate import BulkLedger, default_mode, generate
     from infra.store import build, ledger_env
@@ -335,9 +323,10 @@ def read_and_decode(ledger: Any) -> tuple[int, float]:
 
 
 def paired_p95(fns: Sequence[Callable[[], Any]], seconds: float, max_count: int) -> list[tuple[float, int]]:
-    """``query_p95`` of several queries timed in turn, one run of each per round, so that each is timed
-    beside the others under the same conditions (the P4 figure and its twin: issue #6, "each figure
-    measured side by side with its baseline in the same run")."""
+    """The p95 (ms) and the number of runs of each of several queries timed in turn, after three warm-up
+    rounds, one run of each per round, so that each is timed beside the others under the same conditions
+    (the P4 figure and its twin: issue #6, "each figure measured side by side with its baseline in the same
+    run")."""
     for _ in range(3):  # warm-up: plans, caches
         for fn in fns:
             fn()

@@ -292,18 +292,21 @@ def _recount_organizations(
 
 
 def fill(conn: Connection) -> bool:
-    """Count every believed row into an empty ``coverage_counts`` (a store that predates it), or again
-    into one written before the balance rows (``lacks_balances``); False when there was nothing to do."""
-    if conn.execute(select(C.c.delta).limit(1)).first() is not None:
-        if not lacks_balances(conn, C):
-            return False
-        refill(conn)
-        return True
-    if all(conn.execute(select(t.c.row_id).limit(1)).first() is None for t in (E, M, O)):
+    """Count every believed row again into ``coverage_counts`` when it needs it (``needs_fill``); False
+    when there was nothing to do."""
+    if not needs_fill(conn, (C,), (E, M, O)):
         return False
-    lock(conn)
-    _fill(conn)
+    refill(conn)
     return True
+
+
+def needs_fill(conn: Connection, tables: Sequence[Table], sources: Sequence[Table]) -> bool:
+    """Whether counts ``tables`` must be counted again from their ``sources`` at set-up: the first of
+    them is empty while a source has rows (a store that predates them), or one of them was written
+    before the balance rows (``lacks_balances``)."""
+    if conn.execute(select(tables[0].c.delta).limit(1)).first() is not None:
+        return any(lacks_balances(conn, table) for table in tables)
+    return any(conn.execute(select(t.c.row_id).limit(1)).first() is not None for t in sources)
 
 
 def refill(conn: Connection) -> None:

@@ -183,15 +183,10 @@ def _write(conn: Connection, changes: Counter[tuple[str, Key, date]]) -> None:
 
 
 def fill(conn: Connection) -> bool:
-    """Count every believed row into an empty ``stars_counts`` (a store that predates it), the entity
-    counts again with it, or into counts tables written before the balance rows
-    (``coverage_counts.lacks_balances``); False when there was nothing to do."""
-    if conn.execute(select(SC.c.delta).limit(1)).first() is not None:
-        if not any(counts.lacks_balances(conn, table) for table in (SC, SEC)):
-            return False
-        refill(conn)
-        return True
-    if conn.execute(select(O.c.row_id).limit(1)).first() is None:
+    """Count every believed row again into ``stars_counts`` and ``stars_entity_counts`` when they need
+    it (``coverage_counts.needs_fill``: a store that predates them, or counts written before the
+    balance rows); False when there was nothing to do."""
+    if not counts.needs_fill(conn, (SC, SEC), (O,)):
         return False
     refill(conn)
     return True
