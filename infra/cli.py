@@ -183,6 +183,10 @@ def rebuild(
     restart: Annotated[
         bool, typer.Option(help="Discard an interrupted rebuild instead of resuming it")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="Processes replaying side by side (PostgreSQL; default: DANGJIAN_REBUILD_JOBS)"),
+    ] = None,
 ) -> None:
     """Rebuild projections beside the live tables, then switch atomically; the API keeps serving.
 
@@ -196,7 +200,10 @@ def rebuild(
             raise typer.Exit(2)
         with _progress() as progress:
             applied = container.runner.rebuild(
-                names, progress=_reporter(progress, "rebuild"), restart=restart
+                names,
+                progress=_reporter(progress, "rebuild"),
+                restart=restart,
+                jobs=jobs or container.settings.rebuild_jobs,
             )
         console.print(
             f"rebuilt {', '.join(names or container.runner.projections)}: {applied} events replayed"

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     ``projections.checkpoints``). Reads then answer at most this much behind the database's
     checkpoint; ``min_position`` still reads your writes. 0: every read asks the database."""
 
+    rebuild_jobs: int = 2
+    """Processes ``dangjian rebuild`` replays in on PostgreSQL, the projections dealt out among them
+    (issue #6, P3: each Python process uses one core; the database uses the others). The embedded
+    SQLite store replays in one: it has one writer."""
+
     demo_when_empty: bool | None = None
     """``dangjian serve`` loads the demo data set when the event store is empty. Default: on the
     embedded SQLite store only, never on PostgreSQL unless set to true."""

@@ -7,7 +7,8 @@ The read tables live in the same database, written through SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,12 +269,27 @@ def _build(
         lock_through_function(ledger, settings.database_schema or "public")
     install_bulk_store(ledger)  # batches of commands write with COPY on PostgreSQL (issue #6, P2)
     runner = ProjectionRunner(
-        ledger, engine, projections_for(ledger), rebuild_area=rebuild_area(settings, engine)
+        ledger,
+        engine,
+        projections_for(ledger),
+        rebuild_area=rebuild_area(settings, engine),
+        # SQLite has one writer: processes replaying side by side would only wait on each other
+        replay_apart=None if is_sqlite(settings) else functools.partial(replay_apart, settings),
     )
     if setup:
         runner.setup()
         tokens.metadata.create_all(engine)  # api_tokens (docs/SECURITY.md)
     return Container(settings, ledger, engine, runner, CoverageView(), AuditView())
+
+
+def replay_apart(settings: Settings, names: Sequence[str]) -> int:
+    """``ProjectionRunner.replay_area`` of the named projections in this process, its own container
+    built from ``settings`` (``rebuild(jobs=N)`` runs it in processes of its own: issue #6, P3)."""
+    container = build(settings, setup=False)
+    try:
+        return container.runner.replay_area(names)
+    finally:
+        container.close()
 
 
 def projections_for(ledger: Ledger) -> list[Projection]:

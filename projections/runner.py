@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, insert, inspect, select, update
@@ -34,7 +36,18 @@ leave to ``finish_replay(conn)``, called once after the replay and before the ca
 rebuild, what is cheaper worked out once over all its rows than batch by batch."""
 
 
+ReplayApart = Callable[[Sequence[str]], int]
+"""Replays the named projections into the rebuild area (``ProjectionRunner.replay_area``) in the process
+it runs in, returning the events applied: a picklable function that builds its own runner from the
+same settings (``infra.store.replay_apart``), run in processes of its own by ``rebuild(jobs=N)``."""
+
+
 class Projection(Protocol):
+    """Optionally also ``replay_weight``: the projection's share of a replay's work, relative to the
+    others (measured: issue #6, P3), by which ``rebuild(jobs=N)`` deals the projections out to its
+    processes (1 if absent); ``prepare(conn)`` (``ProjectionRunner.setup``) and ``finish_replay(conn)``
+    (``REPLAYING``)."""
+
     name: str
     tables: tuple[Table, ...]
 
@@ -52,12 +65,15 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         batch_size: int = 1000,
         rebuild_area: RebuildArea | None = None,
+        replay_apart: ReplayApart | None = None,
     ) -> None:
         self.ledger = ledger
         self.engine = engine
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
         self.rebuild_area = rebuild_area
+        self.replay_apart = replay_apart
+        """How to replay projections in another process (None: ``rebuild`` replays in this one)."""
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
         self.failures: dict[str, str] = {}
@@ -159,13 +175,20 @@ class ProjectionRunner:
                 progress(projection.name, last, max(head, last))
 
     def rebuild(
-        self, names: Sequence[str] | None = None, progress: Progress | None = None, restart: bool = False
+        self,
+        names: Sequence[str] | None = None,
+        progress: Progress | None = None,
+        restart: bool = False,
+        jobs: int = 1,
     ) -> int:
         """Replay the whole store into fresh tables beside the live ones, then switch atomically.
 
         The live tables keep serving (and the live projections keep advancing) during the replay;
-        an interrupted rebuild resumes from its own checkpoint unless ``restart``. Returns the number
-        of events replayed by this call.
+        an interrupted rebuild resumes from its own checkpoint unless ``restart``. With ``jobs`` > 1
+        and a ``replay_apart``, the projections are dealt out to that many processes, each replaying
+        the store for its share (``deal``; issue #6, P3: one Python process uses one core); this one
+        reports their checkpoints to ``progress`` meanwhile. Returns the number of events replayed
+        by this call, summed over the projections.
         """
         if self.rebuild_area is None:
             raise RuntimeError("no rebuild area configured")
@@ -177,12 +200,11 @@ class ProjectionRunner:
             known = set(conn.scalars(select(P.c.name)))
             for name in set(chosen) - known:
                 conn.execute(insert(P).values(name=name, position=0))
-        applied = self._replay([self.projections[n] for n in chosen], area.engine, progress)
-        for name in chosen:
-            finish = getattr(self.projections[name], "finish_replay", None)
-            if finish is not None:
-                with area.engine.begin() as conn:
-                    finish(conn)
+        groups = deal(chosen, {n: getattr(self.projections[n], "replay_weight", 1.0) for n in chosen}, jobs)
+        if len(groups) > 1 and self.replay_apart is not None:
+            applied = self._replay_apart(groups, self.replay_apart, area, progress)
+        else:
+            applied = self.replay_area(chosen, progress)
         with self._lock:  # the switch: no live catch-up in this process meanwhile
             for name in chosen:
                 applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
@@ -195,6 +217,41 @@ class ProjectionRunner:
         with self._caught_up:
             self._caught_up.notify_all()
         return applied
+
+    def replay_area(self, names: Sequence[str], progress: Progress | None = None) -> int:
+        """The replay of a rebuild whose area ``rebuild`` prepared: the named projections brought up
+        to the store's head in the area, then each one's ``finish_replay``. Returns the events applied."""
+        assert self.rebuild_area is not None
+        engine = self.rebuild_area.engine
+        applied = self._replay([self.projections[n] for n in names], engine, progress)
+        for name in names:
+            finish = getattr(self.projections[name], "finish_replay", None)
+            if finish is not None:
+                with engine.begin() as conn:
+                    finish(conn)
+        return applied
+
+    def _replay_apart(
+        self, groups: list[list[str]], replay: ReplayApart, area: RebuildArea, progress: Progress | None
+    ) -> int:
+        """Each group replayed by ``replay`` in a process of its own (spawned: a forked copy of this
+        process would inherit its connections and threads); the area's checkpoints reported to
+        ``progress`` twice a second meanwhile. The first failure is raised once every process has
+        stopped; the area keeps what each committed, so running the rebuild again resumes."""
+        names = [n for group in groups for n in group]
+        head = self.head()
+        with ProcessPoolExecutor(len(groups), mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(replay, group) for group in groups]
+            while True:
+                done, running = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
+                if progress:
+                    with area.engine.connect() as conn:
+                        for name in names:
+                            position = _read_position(conn, name, lock=False)
+                            progress(name, position, max(head, position))
+                if not running or any(f.exception() for f in done):
+                    break
+        return sum(f.result() for f in futures)
 
     def _replay(self, projections: Sequence[Projection], engine: Engine, progress: Progress | None) -> int:
         """One pass over the store for several projections (a rebuild): each batch of events is read
@@ -242,6 +299,18 @@ class ProjectionRunner:
                 return False
             with self._caught_up:
                 self._caught_up.wait(min(remaining, 0.05))
+
+
+def deal(names: Sequence[str], weights: dict[str, float], jobs: int) -> list[list[str]]:
+    """The names dealt into at most ``jobs`` groups of about equal weight: heaviest first, each to the
+    lightest group so far (longest processing time first); no empty group."""
+    groups: list[list[str]] = [[] for _ in range(max(1, min(jobs, len(names))))]
+    loads = [0.0] * len(groups)
+    for name in sorted(names, key=lambda n: (-weights[n], n)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(name)
+        loads[lightest] += weights[name]
+    return groups
 
 
 def decode_all(mapper: Any, stored_events: Sequence[Any]) -> list[Any]:

@@ -7,11 +7,14 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.envelope import CommandContext
 from infra.demo import load_demo
 from infra.store import Container
 from projections.coverage import CoverageView
+from projections.runner import deal
 from tests import factories as f
 from tests.projections.test_coverage import snapshot
 
@@ -166,3 +169,115 @@ def test_the_switch_copies_only_the_tables_whose_rows_changed(container: Contain
     with container.engine.connect() as conn:
         assert sorted(conn.execute(select(O)).all()) == organizations  # untouched, row ids included
         assert snapshot(conn) == before  # the doubled row is single again
+
+
+def _replay_noting_pid(settings: Any, notes: str, names: Any) -> int:
+    """``infra.store.replay_apart``, noting the process it ran in (spawned processes import this)."""
+    import os
+    from pathlib import Path
+
+    from infra.store import replay_apart
+
+    with Path(notes).open("a") as out:
+        out.write(f"{os.getpid()} {','.join(names)}\n")
+    return replay_apart(settings, names)
+
+
+def _replay_failing_for_coverage(settings: Any, names: Any) -> int:
+    from infra.store import replay_apart
+
+    if "coverage" in names:
+        raise RuntimeError("the coverage replay broke")
+    return replay_apart(settings, names)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_rebuild_in_two_processes_switches_to_the_rows_of_the_incremental_tables(
+    container: Container, tmp_path: Any
+) -> None:
+    """Issue #6 (P3): ``rebuild(jobs=2)`` deals the projections out to two spawned processes, each
+    replaying the store for its share; the main process reports their checkpoints and switches."""
+    import functools
+    import os
+
+    load_demo(container.ledger, seed=14)
+    runner = container.runner
+    runner.catch_up()
+    with container.engine.connect() as conn:
+        before = snapshot(conn)
+    notes = tmp_path / "pids"
+    runner.replay_apart = functools.partial(_replay_noting_pid, container.settings, str(notes))
+    reported: dict[str, int] = {}
+
+    def progress(name: str, position: int, head: int) -> None:
+        reported[name] = max(reported.get(name, 0), position)
+
+    assert runner.rebuild(progress=progress, restart=True, jobs=2) == runner.head() * len(runner.projections)
+    with container.engine.connect() as conn:
+        assert snapshot(conn) == before
+    ran = dict(line.split() for line in notes.read_text().splitlines())
+    assert len(ran) == 2 and str(os.getpid()) not in ran
+    assert sorted(n for names in ran.values() for n in names.split(",")) == sorted(runner.projections)
+    assert reported == {name: runner.head() for name in runner.projections}
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_rebuild_whose_process_fails_raises_and_resumes(container: Container) -> None:
+    """A replay process that fails fails the rebuild, after the other has stopped: the live tables are
+    untouched, and the next rebuild resumes the projections the other process brought to the head."""
+    import functools
+
+    from infra.store import replay_apart
+
+    load_demo(container.ledger, seed=15)
+    runner = container.runner
+    runner.catch_up()
+    with container.engine.connect() as conn:
+        before = snapshot(conn)
+    runner.replay_apart = functools.partial(_replay_failing_for_coverage, container.settings)
+    with pytest.raises(RuntimeError, match="the coverage replay broke"):
+        runner.rebuild(restart=True, jobs=2)
+    with container.engine.connect() as conn:
+        assert snapshot(conn) == before
+    runner.replay_apart = functools.partial(replay_apart, container.settings)
+    total = runner.head() * len(runner.projections)
+    resumed = runner.rebuild(jobs=2)
+    assert 0 < resumed < total  # only the coverage group's projections replayed again
+    with container.engine.connect() as conn:
+        assert snapshot(conn) == before
+
+
+def test_a_rebuild_on_sqlite_replays_in_this_process_whatever_the_jobs(tmp_path: Any) -> None:
+    """SQLite has one writer: ``rebuild(jobs=2)`` there replays in one process, to the same rows."""
+    from infra.settings import Settings
+    from infra.store import build
+
+    built = build(Settings(database_url=f"sqlite:///{tmp_path / 'd.sqlite'}", demo_when_empty=False))
+    try:
+        assert built.runner.replay_apart is None
+        load_demo(built.ledger, seed=16)
+        built.runner.catch_up()
+        with built.engine.connect() as conn:
+            before = snapshot(conn)
+        total = built.runner.head() * len(built.runner.projections)
+        assert built.runner.rebuild(restart=True, jobs=2) == total
+        with built.engine.connect() as conn:
+            assert snapshot(conn) == before
+    finally:
+        built.close()
+
+
+@given(
+    weights=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), st.integers(1, 50), min_size=1),
+    jobs=st.integers(1, 8),
+)
+def test_deal_gives_every_projection_once_to_at_most_jobs_groups_of_about_equal_weight(
+    weights: dict[str, int], jobs: int
+) -> None:
+    """Each name in one group, no group empty, at most ``jobs`` groups, and no group heavier than the
+    lightest by more than the heaviest name (each name went to the lightest group so far)."""
+    groups = deal(list(weights), {n: float(w) for n, w in weights.items()}, jobs)
+    assert sorted(n for g in groups for n in g) == sorted(weights)
+    assert 1 <= len(groups) <= jobs and all(groups)
+    loads = [sum(weights[n] for n in g) for g in groups]
+    assert max(loads) - min(loads) <= max(weights.values())
