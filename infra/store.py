@@ -274,7 +274,7 @@ def _build(
         projections_for(ledger),
         rebuild_area=rebuild_area(settings, engine),
         # SQLite has one writer: processes replaying side by side would only wait on each other
-        replay_apart=None if is_sqlite(settings) else functools.partial(replay_apart, settings),
+        rebuild_apart=None if is_sqlite(settings) else functools.partial(rebuild_apart, settings),
     )
     if setup:
         runner.setup()
@@ -282,12 +282,13 @@ def _build(
     return Container(settings, ledger, engine, runner, CoverageView(), AuditView())
 
 
-def replay_apart(settings: Settings, names: Sequence[str]) -> int:
-    """``ProjectionRunner.replay_area`` of the named projections in this process, its own container
-    built from ``settings`` (``rebuild(jobs=N)`` runs it in processes of its own: issue #6, P3)."""
+def rebuild_apart(settings: Settings, names: Sequence[str]) -> tuple[int, list[str]]:
+    """``ProjectionRunner.rebuild_in_area`` of the named projections in this process, its own
+    container built from ``settings`` (``rebuild(jobs=N)`` runs it in processes of its own: issue #6,
+    P3)."""
     container = build(settings, setup=False)
     try:
-        return container.runner.replay_area(names)
+        return container.runner.rebuild_in_area(names)
     finally:
         container.close()
 

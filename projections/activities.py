@@ -82,7 +82,7 @@ class ActivitiesProjection(AsLastRecorded):
     activity as last recorded holds from the day it was held (see the module docstring)."""
 
     name = "activities"
-    replay_weight = 17  # % of a rebuild's replay, finish included (issue #6, P3: BENCHMARKS)
+    replay_weight = 26  # its share of a rebuild's time, switch included (issue #6 P3: BENCHMARKS)
     tables: tuple[Table, ...] = (A, P, PR)
     aggregates = (Activity, Pairing)
     recorded_order = (Activity.Held,)

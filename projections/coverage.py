@@ -116,7 +116,7 @@ class CoverageProjection(AsLastRecorded):
     members' rounds (R6, ``coverage_rounds``)."""
 
     name = "coverage"
-    replay_weight = 43  # % of a rebuild's replay, finish included (issue #6, P3: BENCHMARKS)
+    replay_weight = 45  # its share of a rebuild's time, switch included (issue #6 P3: BENCHMARKS)
     tables: tuple[Table, ...] = (E, O, W, M, T, V, CA, CR, C)
     aggregates = (MarketEntity, PartyOrganization, Member, Activity, MobileRound)
     recorded_order = (Activity.Held,)

@@ -64,7 +64,7 @@ class MembersProjection(TemporalProjection):
     """Feeds the roster tables from Member state."""
 
     name = "members"
-    replay_weight = 4  # % of a rebuild's replay, finish included (issue #6, P3: BENCHMARKS)
+    replay_weight = 5  # its share of a rebuild's time, switch included (issue #6 P3: BENCHMARKS)
     tables: tuple[Table, ...] = (M, L)
     aggregates = (Member,)
 

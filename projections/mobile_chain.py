@@ -56,7 +56,7 @@ class MobileChainProjection(TemporalProjection):
     """Feeds ``mobile_chain_rounds`` from MobileRound state."""
 
     name = "mobile_chain"
-    replay_weight = 6  # % of a rebuild's replay, finish included (issue #6, P3: BENCHMARKS)
+    replay_weight = 8  # its share of a rebuild's time, switch included (issue #6 P3: BENCHMARKS)
     tables: tuple[Table, ...] = (R,)
     aggregates = (MobileRound,)
 

@@ -36,10 +36,11 @@ leave to ``finish_replay(conn)``, called once after the replay and before the ca
 rebuild, what is cheaper worked out once over all its rows than batch by batch."""
 
 
-ReplayApart = Callable[[Sequence[str]], int]
-"""Replays the named projections into the rebuild area (``ProjectionRunner.replay_area``) in the process
-it runs in, returning the events applied: a picklable function that builds its own runner from the
-same settings (``infra.store.replay_apart``), run in processes of its own by ``rebuild(jobs=N)``."""
+RebuildApart = Callable[[Sequence[str]], tuple[int, list[str]]]
+"""Rebuilds the named projections in the prepared rebuild area and switches them
+(``ProjectionRunner.rebuild_in_area``) in the process it runs in: a picklable function that builds its
+own runner from the same settings (``infra.store.rebuild_apart``), run in processes of its own by
+``rebuild(jobs=N)``."""
 
 
 class Projection(Protocol):
@@ -65,15 +66,15 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         batch_size: int = 1000,
         rebuild_area: RebuildArea | None = None,
-        replay_apart: ReplayApart | None = None,
+        rebuild_apart: RebuildApart | None = None,
     ) -> None:
         self.ledger = ledger
         self.engine = engine
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
         self.rebuild_area = rebuild_area
-        self.replay_apart = replay_apart
-        """How to replay projections in another process (None: ``rebuild`` replays in this one)."""
+        self.rebuild_apart = rebuild_apart
+        """How to rebuild projections in another process (None: ``rebuild`` works in this one)."""
         self._lock = threading.Lock()
         self._caught_up = threading.Condition()
         self.failures: dict[str, str] = {}
@@ -185,63 +186,68 @@ class ProjectionRunner:
 
         The live tables keep serving (and the live projections keep advancing) during the replay;
         an interrupted rebuild resumes from its own checkpoint unless ``restart``. With ``jobs`` > 1
-        and a ``replay_apart``, the projections are dealt out to that many processes, each replaying
-        the store for its share (``deal``; issue #6, P3: one Python process uses one core); this one
-        reports their checkpoints to ``progress`` meanwhile. Returns the number of events replayed
-        by this call, summed over the projections.
+        and a ``rebuild_apart``, the projections are dealt out to that many processes (``deal``; issue
+        #6, P3: one Python process uses one core), each rebuilding its share in the area and switching
+        it in a transaction of its own, while this one reports their checkpoints to ``progress``.
+        Returns the number of events replayed by this call, summed over the projections.
         """
         if self.rebuild_area is None:
             raise RuntimeError("no rebuild area configured")
         area = self.rebuild_area
         chosen = list(names or self.projections)
-        tables = [t for name in chosen for t in self.projections[name].tables]
-        area.prepare(tables, restart)
+        tables = {t.name: t for name in chosen for t in self.projections[name].tables}
+        area.prepare(list(tables.values()), restart)
         with area.engine.begin() as conn:
             known = set(conn.scalars(select(P.c.name)))
             for name in set(chosen) - known:
                 conn.execute(insert(P).values(name=name, position=0))
         groups = deal(chosen, {n: getattr(self.projections[n], "replay_weight", 1.0) for n in chosen}, jobs)
-        if len(groups) > 1 and self.replay_apart is not None:
-            applied = self._replay_apart(groups, self.replay_apart, area, progress)
+        if len(groups) > 1 and self.rebuild_apart is not None:
+            applied, copied = self._rebuild_apart(groups, self.rebuild_apart, area, progress)
         else:
-            applied = self.replay_area(chosen, progress)
-        with self._lock:  # the switch: no live catch-up in this process meanwhile
-            for name in chosen:
-                applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
-            with area.engine.begin() as conn:
-                copied = area.switch(conn, chosen, tables)
-            for name in chosen:
-                self.failures.pop(name, None)
-        area.drop(tables)
-        area.analyze(copied)  # the statistics of a table left as it was still hold
+            applied, copied = self.rebuild_in_area(chosen, progress)
+        area.drop(list(tables.values()))
+        area.analyze([tables[name] for name in copied])  # the statistics of a table left as it was hold
         with self._caught_up:
             self._caught_up.notify_all()
         return applied
 
-    def replay_area(self, names: Sequence[str], progress: Progress | None = None) -> int:
-        """The replay of a rebuild whose area ``rebuild`` prepared: the named projections brought up
-        to the store's head in the area, then each one's ``finish_replay``. Returns the events applied."""
+    def rebuild_in_area(
+        self, names: Sequence[str], progress: Progress | None = None
+    ) -> tuple[int, list[str]]:
+        """The named projections rebuilt in the area ``rebuild`` prepared and switched in one
+        transaction: the replay, each one's ``finish_replay``, then the catch-up to the head and the
+        switch. Returns the events applied and the names of the live tables whose rows were replaced."""
         assert self.rebuild_area is not None
-        engine = self.rebuild_area.engine
-        applied = self._replay([self.projections[n] for n in names], engine, progress)
+        area = self.rebuild_area
+        applied = self._replay([self.projections[n] for n in names], area.engine, progress)
         for name in names:
             finish = getattr(self.projections[name], "finish_replay", None)
             if finish is not None:
-                with engine.begin() as conn:
+                with area.engine.begin() as conn:
                     finish(conn)
-        return applied
+        with self._lock:  # the switch: no live catch-up in this process meanwhile
+            for name in names:
+                applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
+            with area.engine.begin() as conn:
+                tables = [t for name in names for t in self.projections[name].tables]
+                copied = area.switch(conn, names, tables)
+            for name in names:
+                self.failures.pop(name, None)
+        return applied, [t.name for t in copied]
 
-    def _replay_apart(
-        self, groups: list[list[str]], replay: ReplayApart, area: RebuildArea, progress: Progress | None
-    ) -> int:
-        """Each group replayed by ``replay`` in a process of its own (spawned: a forked copy of this
-        process would inherit its connections and threads); the area's checkpoints reported to
-        ``progress`` twice a second meanwhile. The first failure is raised once every process has
-        stopped; the area keeps what each committed, so running the rebuild again resumes."""
+    def _rebuild_apart(
+        self, groups: list[list[str]], rebuild: RebuildApart, area: RebuildArea, progress: Progress | None
+    ) -> tuple[int, list[str]]:
+        """Each group rebuilt by ``rebuild`` in a process of its own (spawned: a forked copy of this
+        process would inherit its connections and threads), switching when it is done, as live
+        projections each advance on their own; the area's checkpoints reported to ``progress`` twice a
+        second meanwhile. The first failure is raised once every process has stopped; the area keeps
+        what each committed, so running the rebuild again resumes."""
         names = [n for group in groups for n in group]
         head = self.head()
         with ProcessPoolExecutor(len(groups), mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(replay, group) for group in groups]
+            futures = [pool.submit(rebuild, group) for group in groups]
             while True:
                 done, running = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
                 if progress:
@@ -251,7 +257,8 @@ class ProjectionRunner:
                             progress(name, position, max(head, position))
                 if not running or any(f.exception() for f in done):
                     break
-        return sum(f.result() for f in futures)
+        results = [f.result() for f in futures]
+        return sum(applied for applied, _ in results), [name for _, copied in results for name in copied]
 
     def _replay(self, projections: Sequence[Projection], engine: Engine, progress: Progress | None) -> int:
         """One pass over the store for several projections (a rebuild): each batch of events is read

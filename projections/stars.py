@@ -113,7 +113,7 @@ class StarsProjection(TemporalProjection):
     """Feeds the stars tables from the rating aggregates and the organisations and entities."""
 
     name = "stars"
-    replay_weight = 14  # % of a rebuild's replay, finish included (issue #6, P3: BENCHMARKS)
+    replay_weight = 15  # its share of a rebuild's time, switch included (issue #6 P3: BENCHMARKS)
     tables: tuple[Table, ...] = (O, E, PR, PE, SB, ST, X, MK, MC, SC, SEC)
     aggregates = (
         PartyOrganization,

@@ -171,24 +171,24 @@ def test_the_switch_copies_only_the_tables_whose_rows_changed(container: Contain
         assert snapshot(conn) == before  # the doubled row is single again
 
 
-def _replay_noting_pid(settings: Any, notes: str, names: Any) -> int:
-    """``infra.store.replay_apart``, noting the process it ran in (spawned processes import this)."""
+def _rebuild_noting_pid(settings: Any, notes: str, names: Any) -> Any:
+    """``infra.store.rebuild_apart``, noting the process it ran in (spawned processes import this)."""
     import os
     from pathlib import Path
 
-    from infra.store import replay_apart
+    from infra.store import rebuild_apart
 
     with Path(notes).open("a") as out:
         out.write(f"{os.getpid()} {','.join(names)}\n")
-    return replay_apart(settings, names)
+    return rebuild_apart(settings, names)
 
 
-def _replay_failing_for_coverage(settings: Any, names: Any) -> int:
-    from infra.store import replay_apart
+def _rebuild_failing_for_coverage(settings: Any, names: Any) -> Any:
+    from infra.store import rebuild_apart
 
     if "coverage" in names:
         raise RuntimeError("the coverage replay broke")
-    return replay_apart(settings, names)
+    return rebuild_apart(settings, names)
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
@@ -196,7 +196,7 @@ def test_a_rebuild_in_two_processes_switches_to_the_rows_of_the_incremental_tabl
     container: Container, tmp_path: Any
 ) -> None:
     """Issue #6 (P3): ``rebuild(jobs=2)`` deals the projections out to two spawned processes, each
-    replaying the store for its share; the main process reports their checkpoints and switches."""
+    replaying the store for its share and switching it; the main process reports their checkpoints."""
     import functools
     import os
 
@@ -206,7 +206,7 @@ def test_a_rebuild_in_two_processes_switches_to_the_rows_of_the_incremental_tabl
     with container.engine.connect() as conn:
         before = snapshot(conn)
     notes = tmp_path / "pids"
-    runner.replay_apart = functools.partial(_replay_noting_pid, container.settings, str(notes))
+    runner.rebuild_apart = functools.partial(_rebuild_noting_pid, container.settings, str(notes))
     reported: dict[str, int] = {}
 
     def progress(name: str, position: int, head: int) -> None:
@@ -223,23 +223,23 @@ def test_a_rebuild_in_two_processes_switches_to_the_rows_of_the_incremental_tabl
 
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_a_rebuild_whose_process_fails_raises_and_resumes(container: Container) -> None:
-    """A replay process that fails fails the rebuild, after the other has stopped: the live tables are
-    untouched, and the next rebuild resumes the projections the other process brought to the head."""
+    """A process that fails fails the rebuild, after the other has rebuilt and switched its share: the
+    live tables hold the same rows, and the next rebuild resumes where each process stopped."""
     import functools
 
-    from infra.store import replay_apart
+    from infra.store import rebuild_apart
 
     load_demo(container.ledger, seed=15)
     runner = container.runner
     runner.catch_up()
     with container.engine.connect() as conn:
         before = snapshot(conn)
-    runner.replay_apart = functools.partial(_replay_failing_for_coverage, container.settings)
+    runner.rebuild_apart = functools.partial(_rebuild_failing_for_coverage, container.settings)
     with pytest.raises(RuntimeError, match="the coverage replay broke"):
         runner.rebuild(restart=True, jobs=2)
     with container.engine.connect() as conn:
         assert snapshot(conn) == before
-    runner.replay_apart = functools.partial(replay_apart, container.settings)
+    runner.rebuild_apart = functools.partial(rebuild_apart, container.settings)
     total = runner.head() * len(runner.projections)
     resumed = runner.rebuild(jobs=2)
     assert 0 < resumed < total  # only the coverage group's projections replayed again
@@ -254,7 +254,7 @@ def test_a_rebuild_on_sqlite_replays_in_this_process_whatever_the_jobs(tmp_path:
 
     built = build(Settings(database_url=f"sqlite:///{tmp_path / 'd.sqlite'}", demo_when_empty=False))
     try:
-        assert built.runner.replay_apart is None
+        assert built.runner.rebuild_apart is None
         load_demo(built.ledger, seed=16)
         built.runner.catch_up()
         with built.engine.connect() as conn:
