@@ -174,8 +174,9 @@ def cmd_replay(args: argparse.Namespace) -> None:
     import resource
 
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest replay process
+    main_rss = vmhwm_mb()
     report = {"events": events, "applied": applied, "seconds": seconds, "jobs": args.jobs}
-    print(json.dumps({**report, "rss_mb": max(vmhwm_mb(), children), "main_rss_mb": vmhwm_mb()}))
+    print(json.dumps({**report, "rss_mb": max(main_rss, children), "main_rss_mb": main_rss}))
 
 
 def cmd_load(args: argparse.Namespace) -> None:

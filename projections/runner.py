@@ -251,10 +251,10 @@ class ProjectionRunner:
             while True:
                 done, running = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
                 if progress:
-                    with area.engine.connect() as conn:
-                        for name in names:
-                            position = _read_position(conn, name, lock=False)
-                            progress(name, position, max(head, position))
+                    with area.engine.connect() as conn:  # the area's checkpoints, in one query
+                        positions = self.positions(conn)
+                    for name in names:
+                        progress(name, positions[name], max(head, positions[name]))
                 if not running or any(f.exception() for f in done):
                     break
         results = [f.result() for f in futures]
