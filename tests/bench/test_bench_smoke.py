@@ -6,6 +6,7 @@ No timing is asserted: CI machines differ. The table goes to a temporary file, n
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,33 @@ def test_a_rerun_replaces_its_block_and_keeps_the_text(tmp_path: Path) -> None:
     text = output.read_text(encoding="utf-8")
     assert text.count("<!-- bench:scale=0.5 -->") == 1 and "second" in text and "first" not in text
     assert "analysis" in text
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_empty_live_leaves_the_state_of_projections_never_run(container: Any) -> None:
+    """The P3 rows side by side each start from empty live tables (``--empty-live``): every read table
+    empty and every checkpoint 0, from which a rebuild gives back the incremental rows."""
+    from sqlalchemy import func, select
+
+    from bench.run import empty_live
+    from infra.demo import load_demo
+    from projections.tables import projection_positions
+    from tests.projections.test_coverage import snapshot
+
+    load_demo(container.ledger, seed=11)
+    runner = container.runner
+    runner.catch_up()
+    with container.engine.connect() as conn:
+        before = snapshot(conn)
+    tables = [t for projection in runner.projections.values() for t in projection.tables]
+
+    empty_live(runner)
+
+    with container.engine.connect() as conn:
+        assert {t.name: conn.scalar(select(func.count()).select_from(t)) for t in tables} == {
+            t.name: 0 for t in tables
+        }
+        assert set(conn.scalars(select(projection_positions.c.position))) == {0}
+    runner.rebuild(restart=True)
+    with container.engine.connect() as conn:
+        assert snapshot(conn) == before
