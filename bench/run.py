@@ -329,15 +329,18 @@ def raw_read(url: str, schema: str) -> tuple[int, float]:
 
 
 def read_and_decode(ledger: Any) -> tuple[int, float]:
-    """What the runner does before any handler: select notifications in batches and decode them."""
+    """What the runner does before any handler: select notifications in batches and decode each batch
+    together (``decode_all``: the keys of its personal data read once; up to round 16 this reference
+    decoded event by event, 8,568/s against the runner's 29,436/s on the same store)."""
+    from projections.runner import decode_all
+
     position, count = 0, 0
     started = time.perf_counter()
     while True:
         batch = ledger.recorder.select_notifications(start=position, limit=1000, inclusive_of_start=False)
         if not batch:
             break
-        for notification in batch:
-            ledger.mapper.to_domain_event(notification)
+        decode_all(ledger.mapper, batch)
         count += len(batch)
         position = batch[-1].id
     return count, time.perf_counter() - started
@@ -796,7 +799,12 @@ def run(args: argparse.Namespace) -> Results:
             )
         )
         res.references.append(
-            Row("P3", "select_notifications + decode, no handler", "—", f"{fmt_rate(decoded / decode_s)}/s")
+            Row(
+                "P3",
+                "select_notifications + decode_all (as the runner decodes), no handler",
+                "—",
+                f"{fmt_rate(decoded / decode_s)}/s",
+            )
         )
 
         # P4 at both scales.
