@@ -174,6 +174,10 @@ def test_headers(header: str, field: str | None) -> None:
 
 def test_cli_import_members_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DANGJIAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    import infra.cli
+
+    settled: list[str] = []  # before the rows are read (issue #6, P2); not in pytest's own process
+    monkeypatch.setattr(infra.cli, "settle_heap", lambda: settled.append("settled"))
     cli = CliRunner()
     org = {
         "effective_on": "2025-03-01",
@@ -195,5 +199,6 @@ def test_cli_import_members_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     again = cli.invoke(app, ["import", "members", str(sheet)])
     assert "0 recorded, 1 already recorded" in again.output, again.output
+    assert settled == ["settled", "settled"]
     members = cli.invoke(app, ["call", "GET", "/statistics/members?region=330400"])
     assert json.loads(members.output)["total"] == 1
