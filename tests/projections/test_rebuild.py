@@ -171,6 +171,21 @@ def test_the_switch_copies_only_the_tables_whose_rows_changed(container: Contain
         assert snapshot(conn) == before  # the doubled row is single again
 
 
+def test_a_rebuild_works_with_fewer_collections_and_restores_the_collector(container: Container) -> None:
+    """Issue #6 (P3): the collector's full passes walked the replay's heap (a quarter of a rebuild), so
+    the replay runs with a higher first threshold (``REPLAY_GC_THRESHOLD``), restored afterwards."""
+    import gc
+
+    from projections.runner import REPLAY_GC_THRESHOLD
+
+    load_demo(container.ledger, seed=11)
+    before = gc.get_threshold()
+    seen: set[int] = set()
+    container.runner.rebuild(restart=True, progress=lambda name, at, head: seen.add(gc.get_threshold()[0]))
+    assert seen == {max(REPLAY_GC_THRESHOLD, before[0])}
+    assert gc.get_threshold() == before
+
+
 def _rebuild_noting_pid(settings: Any, notes: str, names: Any) -> Any:
     """``infra.store.rebuild_apart``, noting the process it ran in (spawned processes import this)."""
     import os
