@@ -653,8 +653,10 @@ def bulk_import(url: str, seconds: float, count: int) -> dict[str, Any]:
 
             # Measured: the production bulk path. The rows (credit codes) are the input, made beforehand
             # as a spreadsheet's would be; everything from the first rule to the commit is timed.
-            rows = [credit_code("92" + LOAD_REGION, 40_000_000 + i) for i in range(count + 1000)]
-            unfrozen_rows = [credit_code("92" + LOAD_REGION, 50_000_000 + i) for i in range(count + 1000)]
+            def codes(base: int, n: int = count + 1000) -> list[str]:
+                return [credit_code("92" + LOAD_REGION, base + i) for i in range(n)]
+
+            rows, unfrozen_rows = codes(40_000_000), codes(50_000_000)
 
             def batch_of(i: int, rows: list[str] = rows) -> int:
                 chunk = rows[i * 1000 : (i + 1) * 1000]
@@ -670,7 +672,7 @@ def bulk_import(url: str, seconds: float, count: int) -> dict[str, Any]:
 
             # First with the harness's heap as it is, then settled as `dangjian import` settles its
             # start-up heap (``infra.cli.settle_heap``): every variant after that runs on the settled heap.
-            batch_of(0, rows=[credit_code("92" + LOAD_REGION, 55_000_000 + i) for i in range(1000)])  # warm
+            batch_of(0, rows=codes(55_000_000, 1000))  # warm-up
             out["commands_unfrozen"] = timed_loop(
                 functools.partial(batch_of, rows=unfrozen_rows), seconds, count
             )
