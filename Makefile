@@ -16,8 +16,11 @@ install: $(BIN)/.installed
 run: install  ## serve the API on http://127.0.0.1:8000 (embedded SQLite under var/, demo data when empty)
 	$(BIN)/dangjian serve
 
+# The suite in TEST_WORKERS processes (pytest-xdist): every test has its own store (a temporary SQLite
+# file or a fresh PostgreSQL schema) and each process its own Kafka broker, so they do not meet.
+TEST_WORKERS ?= 2
 test: install lint browser  ## lint, types, then the whole suite on SQLite and PostgreSQL
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # Headless Chromium and a Chinese font for the dashboard's browser tests (tests/ui): Debian's packages,
 # installed only when missing (with sudo unless root).
