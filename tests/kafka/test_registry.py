@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -226,6 +227,53 @@ def test_an_unexpected_error_stops_without_committing(
     assert container.ledger.get_entity(entity_id_for(message["credit_code"])).name == message["name"]
     assert committed(kafka_servers, group, inbound) == 1
     assert read_topic(kafka_servers, dead_letter) == []
+
+
+@dataclass
+class Inbound:
+    """A consumed message as the ingester reads it (``infra.registry.Record``)."""
+
+    value: bytes
+    offset: int
+    key: bytes = b"k"
+    topic: str = "inbound"
+    partition: int = 0
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def test_one_poll_is_one_batch_written_whole_or_not_at_all(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #6 P2: the messages of a poll run as one batch. An unexpected error on the third writes
+    nothing of the first two; the same poll handled again is written in one transaction, in order."""
+    ledger = container.ledger
+    a, b, c = registration(), registration(), registration()
+    records = [Inbound(encode(m), offset) for offset, m in enumerate((a, b, c, a))]
+    ingester = RegistryIngester(ledger, consumer=None, producer=None, dead_letter_topic="unused")  # type: ignore[arg-type]
+    head = ledger.recorder.max_notification_id() or 0
+
+    register = ledger.register_entity
+    calls: list[str] = []
+
+    def down_on_the_third(ctx: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["credit_code"])
+        if len(calls) == 3:
+            raise ConnectionError("database down")
+        return register(ctx, **kwargs)
+
+    monkeypatch.setattr(ledger, "register_entity", down_on_the_third)
+    with pytest.raises(ConnectionError):
+        list(ingester.handle(records))
+    assert (ledger.recorder.max_notification_id() or 0) == head  # nothing of a and b written
+    monkeypatch.undo()
+
+    outcomes = list(ingester.handle(records))
+    assert [o.result for o in outcomes] == ["recorded", "recorded", "recorded", "repeated"]
+    positions = [o.position for o in outcomes]
+    assert head < positions[0] < positions[1] < positions[2]  # in arrival order
+    assert positions[3] == positions[0]  # a repeat within the poll gives its first run's position
+    for message in (a, b, c):
+        assert ledger.get_entity(entity_id_for(message["credit_code"])).name == message["name"]
 
 
 def test_parse_accepts_the_documented_examples() -> None:
