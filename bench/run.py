@@ -15,6 +15,8 @@
    transaction in a loop) and ceiling (raw single-row INSERT commits) run right after;
 5. P2: registering entities through the ``Ledger`` commands in a loop, beside ``Ledger.save`` of
    1,000 aggregates per transaction (the baseline) and a raw COPY into the same table (the ceiling);
+   then the registry stream through a Tansu broker on loopback, one ingester process against two
+   (``bench.ingest``);
 6. writes the table into ``--output``: the block between ``<!-- bench:scale=S -->`` markers is
    replaced (or appended), so the hand-written text around it stays.
 
@@ -1015,6 +1017,26 @@ def run(args: argparse.Namespace) -> Results:
             "bench `BulkLedger`: the same command, 1,000 aggregates per transaction",
             "—",
             f"{fmt_rate(rate['bulk_ledger'])}/s ({rate['bulk_ledger'] / rate['copy']:.1%} of COPY)",
+        )
+    )
+    # P2 through the registry stream (bench/ingest.py): `dangjian ingest`'s batches, one process or two.
+    log("P2: the registry stream through Kafka, one ingester process and two")
+    from bench.ingest import measure as measure_ingest
+
+    stream = measure_ingest(url, args.import_count)
+    res.data["p2_stream"] = stream
+    one, two = (stream[k]["messages"] / stream[k]["seconds"] for k in ("one", "two"))
+    res.rows.append(
+        Row(
+            "P2",
+            "the registry stream (`dangjian ingest`: a poll's messages as one batch, Kafka on loopback): "
+            f"two ingester processes over two partitions ({stream['two']['messages']:,} registrations, "
+            "each also writing its command receipt), messages/s",
+            "—",
+            f"{fmt_rate(two)}/s (largest process {stream['two']['rss_mb']:.0f} MB)",
+            f"{fmt_rate(one)}/s (one process, both partitions)",
+            f"{two / one:.2f}×",
+            "—",
         )
     )
     # P6: through Kafka (relay + one worker) beside one process following the store (bench/lag.py).

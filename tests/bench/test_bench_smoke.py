@@ -28,6 +28,7 @@ def test_harness_writes_every_figure(tmp_path: Path) -> None:
     for figure in FIGURES:
         assert any(row.startswith(f"| {figure} |") for row in rows), f"{figure} missing from the table"
     assert "commit → visible through the relay" in text  # P6 measured through a real broker
+    assert "two ingester processes over two partitions (500 registrations" in text  # P2's stream
     assert "nproc" in text
 
 
