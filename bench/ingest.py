@@ -51,7 +51,8 @@ def registration(code: str, i: int) -> bytes:
 
 
 def publish(servers: str, topic: str, count: int, base: int) -> None:
-    """``count`` registrations on ``topic``, keyed by credit code (spread over its partitions)."""
+    """``count`` registrations on ``topic``, keyed by credit code, message ``i`` on partition
+    ``i % PARTITIONS`` (so each ingester knows how many it is to handle)."""
     from infra.kafka import ensure_topics, reliable_producer
 
     ensure_topics(servers, [topic, f"{topic}.dead-letter"], PARTITIONS)
@@ -59,13 +60,15 @@ def publish(servers: str, topic: str, count: int, base: int) -> None:
     try:
         for i in range(count):
             code = credit_code("92" + LOAD_REGION, base + i)
-            producer.send(topic, key=code.encode(), value=registration(code, i))
+            producer.send(topic, key=code.encode(), value=registration(code, i), partition=i % PARTITIONS)
         producer.flush()
     finally:
         producer.close()
 
 
-def ingesters(url: str, schema: str, servers: str, topic: str, layout: list[list[int]]) -> dict[str, Any]:
+def ingesters(
+    url: str, schema: str, servers: str, topic: str, count: int, layout: list[list[int]]
+) -> dict[str, Any]:
     """Run one ingester process per entry of ``layout`` (its partitions), started together; the
     messages handled over the span from the first start to the last end."""
     processes = [
@@ -74,6 +77,7 @@ def ingesters(url: str, schema: str, servers: str, topic: str, layout: list[list
                 *(PYTHON, "-m", "bench.ingest", "--database-url", url, "--schema", schema),
                 *("--servers", servers, "--topic", topic),
                 *(arg for p in partitions for arg in ("--partition", str(p))),
+                *("--expect", str(sum(len(range(p, count, PARTITIONS)) for p in partitions))),
             ],
             cwd=ROOT,
             stdin=subprocess.PIPE,
@@ -123,7 +127,7 @@ def measure(url: str, count: int) -> dict[str, dict[str, Any]]:
         for n, (label, layout) in enumerate((("one", [[0, 1]]), ("two", [[0], [1]]))):
             topic = f"registry.{label}.{uuid.uuid4().hex[:8]}"
             publish(servers, topic, count, base=20_000_000 + n * 5_000_000)
-            out[label] = ingesters(url, schema, servers, topic, layout)
+            out[label] = ingesters(url, schema, servers, topic, count, layout)
             if out[label]["recorded"] != count:
                 raise RuntimeError(f"{label}: {out[label]['recorded']} of {count} messages recorded")
     return out
@@ -145,7 +149,6 @@ def ingest(args: argparse.Namespace) -> None:
     consumer.assign(partitions)
     for tp in partitions:
         consumer.position(tp)  # the offsets looked up now, not in the timed loop
-    ends = consumer.end_offsets(partitions)  # every message was sent before this process started
     ingester = RegistryIngester(
         container.ledger, consumer, reliable_producer(args.servers), f"{args.topic}.dead-letter"
     )
@@ -155,7 +158,7 @@ def ingest(args: argparse.Namespace) -> None:
     started = time.time()
     messages = recorded = 0
     try:
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):  # no round trip each time
+        while messages < args.expect:  # no end-offset round trip after each poll
             outcomes = ingester.poll_once()
             messages += len(outcomes)
             recorded += sum(o.result == "recorded" for o in outcomes)
@@ -174,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--partition", type=int, action="append", required=True)
+    parser.add_argument("--expect", type=int, required=True, help="messages on those partitions")
     ingest(parser.parse_args(argv))
     return 0
 
