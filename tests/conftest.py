@@ -146,6 +146,33 @@ def container(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
 
 
 @pytest.fixture
+def second(backend: str, tmp_path: Path) -> Iterator[Container]:
+    """A second, empty store on the same backend."""
+    if backend == "sqlite":
+        settings = Settings(database_url=f"sqlite:///{tmp_path / 'second.sqlite'}", demo_when_empty=False)
+        built = build(settings)
+        built.ledger.today = fixed_today
+        try:
+            yield built
+        finally:
+            built.close()
+        return
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    built = build(Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False))
+    built.ledger.today = fixed_today
+    try:
+        yield built
+    finally:
+        built.close()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_rebuild CASCADE")
+
+
+@pytest.fixture
 def ledger(container: Container) -> Ledger:
     return container.ledger
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
-import psycopg
 import pytest
 
 from domain import errors
@@ -22,40 +20,11 @@ from domain.envelope import CommandContext, EventMeta
 from domain.market_entity import entity_id_for
 from domain.values import EntityStatus, Formation
 from infra.bulk import PostgresBulkStore
-from infra.settings import Settings
-from infra.store import Container, build
+from infra.store import Container
 from tests import factories as f
-from tests.conftest import PG_URL, fixed_today, require_postgres
 
 NS = uuid5(uuid.NAMESPACE_URL, "https://dangjian.example/tests/batch")
 Command = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
-
-
-@pytest.fixture
-def second(backend: str, tmp_path: Path) -> Iterator[Container]:
-    """A second, empty store on the same backend."""
-    if backend == "sqlite":
-        settings = Settings(database_url=f"sqlite:///{tmp_path / 'second.sqlite'}", demo_when_empty=False)
-        built = build(settings)
-        built.ledger.today = fixed_today
-        try:
-            yield built
-        finally:
-            built.close()
-        return
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    built = build(Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False))
-    built.ledger.today = fixed_today
-    try:
-        yield built
-    finally:
-        built.close()
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_rebuild CASCADE")
 
 
 def scenario(ledger: Ledger) -> list[Command]:

@@ -4,6 +4,7 @@ reason, the stream never blocked, offsets committed only for handled messages.""
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +12,15 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kafka import KafkaConsumer, TopicPartition
 
+from domain.errors import DomainError
 from domain.market_entity import entity_id_for
 from domain.values import EntityStatus
 from infra.kafka import reliable_producer
-from infra.registry import REASON_HEADER, RegistryIngester, build_ingester, parse
+from infra.registry import REASON_HEADER, MalformedMessage, RegistryIngester, build_ingester, parse
 from infra.store import Container
 from tests import factories as f
 from tests.kafka.conftest import read_topic
@@ -233,9 +237,9 @@ def test_an_unexpected_error_stops_without_committing(
 class Inbound:
     """A consumed message as the ingester reads it (``infra.registry.Record``)."""
 
-    value: bytes
+    value: bytes | None
     offset: int
-    key: bytes = b"k"
+    key: bytes | None = b"k"
     topic: str = "inbound"
     partition: int = 0
     headers: list[tuple[str, bytes]] = field(default_factory=list)
@@ -274,6 +278,96 @@ def test_one_poll_is_one_batch_written_whole_or_not_at_all(
     assert positions[3] == positions[0]  # a repeat within the poll gives its first run's position
     for message in (a, b, c):
         assert ledger.get_entity(entity_id_for(message["credit_code"])).name == message["name"]
+
+
+STEP = st.one_of(
+    st.tuples(st.just("register"), st.integers(0, 2)),
+    st.tuples(
+        st.just("status"), st.integers(0, 2), st.sampled_from(["suspended", "operating", "deregistered"])
+    ),
+    st.tuples(st.just("repeat"), st.integers(0, 30)),
+    st.tuples(st.sampled_from(["malformed", "bad_code", "future"])),
+)
+"""A message of a stream about three credit codes: a registration (a second one breaks R1.2), a status
+change (of an entity perhaps never registered, or deregistered, which is final), a repeat of an earlier
+message (the same message id), and a malformed or rule-breaking one."""
+
+
+def stream_of(steps: list[tuple[Any, ...]], rng: random.Random) -> list[bytes]:
+    codes = [f.credit_code(rng=rng) for _ in range(3)]
+    sent: list[bytes] = []
+    for step in steps:
+        message_id = str(UUID(int=rng.getrandbits(128)))
+        kind = step[0]
+        if kind == "repeat":
+            sent.append(sent[step[1] % len(sent)] if sent else b"{not json")
+            continue
+        if kind == "register":
+            message = registration(message_id=message_id, credit_code=codes[step[1]])
+        elif kind == "status":
+            message = status_change(codes[step[1]], message_id=message_id, status=step[2])
+        elif kind == "bad_code":
+            message = registration(message_id=message_id, credit_code="91330402ABCDEFGHI0")
+        elif kind == "future":
+            message = registration(message_id=message_id, effective_on="2030-01-01")
+        else:
+            sent.append(b"{not json")
+            continue
+        sent.append(encode(message))
+    return sent
+
+
+def one_command_each(ingester: RegistryIngester, raw: bytes) -> tuple[str, str | None]:
+    """The ingester before issue #6's batches: each message its own command and transaction."""
+    try:
+        message = parse(raw)
+    except MalformedMessage:
+        return "dead_lettered", "MalformedMessage"
+    if ingester.ledger.prior_result(message.message_id) is not None:
+        return "repeated", None
+    try:
+        ingester._command(message)
+    except DomainError as e:
+        return "dead_lettered", e.code
+    return "recorded", None
+
+
+def stored(container: Container) -> list[tuple[UUID, int, str]]:
+    """Every stored event's aggregate, version and type, in the order recorded."""
+    notifications = container.ledger.recorder.select_notifications(start=1, limit=1_000_000)
+    return [(UUID(str(n.originator_id)), n.originator_version, n.topic) for n in notifications]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(STEP, min_size=1, max_size=25), split=st.integers(1, 25), rng=st.randoms())
+def test_P2_a_poll_as_one_batch_records_what_one_command_a_message_records(
+    container: Container,
+    second: Container,
+    kafka_servers: str,
+    steps: list[tuple[Any, ...]],
+    split: int,
+    rng: random.Random,
+) -> None:
+    """Issue #6 P2: whatever the stream, handling its polls as batches (``split`` messages a poll)
+    records the same events, in the same order, and gives each message the same outcome (recorded,
+    repeated, or dead-lettered for the same rule) as one command and one transaction a message. One
+    pair of stores for every example: their streams add up."""
+    raw = stream_of(steps, rng)
+    producer = reliable_producer(kafka_servers)
+    batched = RegistryIngester(container.ledger, consumer=None, producer=producer, dead_letter_topic="dl.p2")  # type: ignore[arg-type]
+    alone = RegistryIngester(second.ledger, consumer=None, producer=None, dead_letter_topic="unused")  # type: ignore[arg-type]
+    try:
+        records = [Inbound(value, offset) for offset, value in enumerate(raw)]
+        outcomes = [
+            outcome
+            for start in range(0, len(records), split)
+            for outcome in batched.handle(records[start : start + split])
+        ]
+    finally:
+        producer.close()
+    found = [(o.result, o.reason["error"] if o.reason else None) for o in outcomes]
+    assert found == [one_command_each(alone, value) for value in raw]
+    assert stored(container) == stored(second)
 
 
 def test_parse_accepts_the_documented_examples() -> None:
