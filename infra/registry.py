@@ -146,6 +146,19 @@ class Record(Protocol):
     headers: list[tuple[str, bytes]]
 
 
+@dataclass(frozen=True)
+class _Repeat:
+    """A message already recorded: by an earlier command in the store, or earlier in the same batch."""
+
+    of: CommandResult | BatchOutcome
+
+    @property
+    def position(self) -> int | None:
+        """The first run's position (a batch's is known once it is flushed)."""
+        result = self.of if isinstance(self.of, CommandResult) else self.of.result
+        return result.position if result is not None else None
+
+
 class RegistryIngester:
     """Consumes the inbound registry topic into the ledger; see the module docstring."""
 
@@ -187,8 +200,8 @@ class RegistryIngester:
             parsed.append(good)
             wanted.update((receipt_id_for(good.message_id), entity_id_for(good.credit_code)))
 
-        # per message: None (malformed), its batch outcome, or ("repeated", where its first run is)
-        ran: list[BatchOutcome | tuple[str, BatchOutcome | CommandResult] | None] = []
+        # per message: None (malformed), its batch outcome, or a _Repeat of an earlier run
+        ran: list[BatchOutcome | _Repeat | None] = []
         first: dict[UUID, BatchOutcome] = {}  # a message recorded earlier in this batch
         with self.ledger.batch() as batch:
             batch.preload(wanted)
@@ -196,9 +209,9 @@ class RegistryIngester:
                 if isinstance(message, MalformedMessage):
                     ran.append(None)
                 elif message.message_id in first:
-                    ran.append(("repeated", first[message.message_id]))
+                    ran.append(_Repeat(first[message.message_id]))
                 elif (prior := self.ledger.prior_result(message.message_id)) is not None:
-                    ran.append(("repeated", prior))
+                    ran.append(_Repeat(prior))
                 else:
                     ran.append(outcome := batch.run(self._command, message))
                     if outcome.ok:
@@ -209,10 +222,8 @@ class RegistryIngester:
             if isinstance(message, MalformedMessage):
                 message_id = _message_id_of(record.value)
                 reason = _reason("MalformedMessage", None, message.field, message.message, message_id, record)
-            elif isinstance(done, tuple):
-                result = done[1] if isinstance(done[1], CommandResult) else done[1].result
-                assert result is not None
-                yield Outcome("repeated", record.offset, message.message_id, result.position)
+            elif isinstance(done, _Repeat):
+                yield Outcome("repeated", record.offset, message.message_id, done.position)
                 continue
             else:
                 assert done is not None
