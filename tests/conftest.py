@@ -58,9 +58,9 @@ def require_postgres() -> None:
     pytest.skip(f"PostgreSQL not reachable at {PG_URL} (CI is not set): {reason}")
 
 
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    """A fresh PostgreSQL schema, dropped after the test."""
+@contextmanager
+def new_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped afterwards (with its rebuild area)."""
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
@@ -71,6 +71,13 @@ def pg_schema() -> Iterator[str]:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
             conn.execute(f"DROP SCHEMA IF EXISTS {schema}_rebuild CASCADE")
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped after the test."""
+    with new_schema() as schema:
+        yield schema
 
 
 @pytest.fixture
@@ -133,10 +140,9 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def container(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Container]:
-    """Ledger, read engine and projection runner on the chosen backend."""
-    settings = settings_for(backend, tmp_path, request)
+@contextmanager
+def opened(settings: Settings) -> Iterator[Container]:
+    """The application built on ``settings``, its today fixed, closed afterwards."""
     built = build(settings)
     built.ledger.today = fixed_today
     try:
@@ -146,30 +152,24 @@ def container(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
 
 
 @pytest.fixture
+def container(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Container]:
+    """Ledger, read engine and projection runner on the chosen backend."""
+    with opened(settings_for(backend, tmp_path, request)) as built:
+        yield built
+
+
+@pytest.fixture
 def second(backend: str, tmp_path: Path) -> Iterator[Container]:
     """A second, empty store on the same backend."""
     if backend == "sqlite":
-        settings = Settings(database_url=f"sqlite:///{tmp_path / 'second.sqlite'}", demo_when_empty=False)
-        built = build(settings)
-        built.ledger.today = fixed_today
-        try:
+        sqlite = Settings(database_url=f"sqlite:///{tmp_path / 'second.sqlite'}", demo_when_empty=False)
+        with opened(sqlite) as built:
             yield built
-        finally:
-            built.close()
         return
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    built = build(Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False))
-    built.ledger.today = fixed_today
-    try:
-        yield built
-    finally:
-        built.close()
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_rebuild CASCADE")
+    with new_schema() as schema:
+        pg = Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False)
+        with opened(pg) as built:
+            yield built
 
 
 @pytest.fixture
