@@ -28,10 +28,8 @@ CORRECTABLE = ("name", "kind", "industry", "region_code", "station")
 
 
 @functools.lru_cache(maxsize=4096)  # the command and the aggregate derive it in turn (issue #6, P2)
-@functools.lru_cache(maxsize=4096)
 def entity_id_for(credit_code: str) -> UUID:
-    """The aggregate id of the entity with this unified social credit code (remembered, as
-    ``receipt_id_for``: a batch asks for it several times per command)."""
+    """The aggregate id of the entity with this unified social credit code."""
     return uuid5(_NAMESPACE, credit_code.strip().upper())
 
 

@@ -128,11 +128,18 @@ def built_as(role: str, schema: str, caplog: pytest.LogCaptureFixture) -> Iterat
         container.close()
 
 
+def sqlite_settings(path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{path}", demo_when_empty=False)
+
+
+def postgres_settings(schema: str) -> Settings:
+    return Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False)
+
+
 def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     if backend == "sqlite":
-        return Settings(database_url=f"sqlite:///{tmp_path / 'dangjian.sqlite'}", demo_when_empty=False)
-    schema = request.getfixturevalue("pg_schema")
-    return Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False)
+        return sqlite_settings(tmp_path / "dangjian.sqlite")
+    return postgres_settings(request.getfixturevalue("pg_schema"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -162,14 +169,11 @@ def container(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
 def second(backend: str, tmp_path: Path) -> Iterator[Container]:
     """A second, empty store on the same backend."""
     if backend == "sqlite":
-        sqlite = Settings(database_url=f"sqlite:///{tmp_path / 'second.sqlite'}", demo_when_empty=False)
-        with opened(sqlite) as built:
+        with opened(sqlite_settings(tmp_path / "second.sqlite")) as built:
             yield built
         return
-    with new_schema() as schema:
-        pg = Settings(database_url=PG_URL, database_schema=schema, demo_when_empty=False)
-        with opened(pg) as built:
-            yield built
+    with new_schema() as schema, opened(postgres_settings(schema)) as built:
+        yield built
 
 
 @pytest.fixture
