@@ -115,7 +115,11 @@ from projections.temporal import ALL_KNOWN, among_chunks, qualified
 
 ENTITIES, MEMBERS, STATISTICS, TRAINING, VOLUNTEERS, THEMED_DAYS, ROUNDS = "E", "M", "S", "T", "V", "R", "C"
 ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
-LOCK = 0x64616E676A69616E  # "dangjian": the advisory lock of the coverage handler's transactions
+LOCK = 1
+"""The coverage handler's advisory lock, within its schema's (``lock``)."""
+LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), :key)"
+"""A transaction-level lock named by the schema and a key: the stores of several schemas in one database
+(the tests' processes, the bench's stores) do not wait for each other."""
 
 Key = tuple[str, str, str]
 """region code, kind or category, bucket or affiliation"""
@@ -124,10 +128,11 @@ Believed = Callable[[Any], bool]
 """Whether a row (with ``subject_id``, ``known_from``, ``known_to``) is counted in a state."""
 
 
-def lock(conn: Connection) -> None:
-    """Serialise the coverage handlers' transactions (PostgreSQL): see the module's docstring."""
+def lock(conn: Connection, key: int = LOCK) -> None:
+    """Serialise the coverage handlers' transactions in this schema (PostgreSQL): see the module's
+    docstring."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
+        conn.execute(text(LOCK_SQL), {"key": key})
 
 
 def apply(

@@ -53,7 +53,7 @@ from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, delete, select, text
+from sqlalchemy import Connection, Table, delete, select
 
 from domain.values import EntityStatus, OrgKind
 from projections import coverage_counts as counts
@@ -75,7 +75,7 @@ COUNTED_FROM = (O, SB, ST, PR, PE, X, E, MK, MC)
 """The stars tables the counts are counted from: ``settled`` asks about these."""
 DEREGISTERED = EntityStatus.DEREGISTERED.value
 counts.FAMILIES.update({SC.name: (BRANCHES, ORGANIZATIONS), SEC.name: (ENTITIES,)})  # read together
-LOCK = 0x64616E676A696172  # the advisory lock of the stars handler's transactions
+LOCK = 2  # the stars handler's advisory lock, within its schema's (``coverage_counts.lock``)
 BRANCH_KINDS = (OrgKind.AGENCY_BRANCH.value, OrgKind.STATION_BRANCH.value)
 """The branches in the strongest-branch denominator even when not rated (``projections.stars``)."""
 STATION = OrgKind.STATION_BRANCH.value
@@ -84,8 +84,7 @@ STATION = OrgKind.STATION_BRANCH.value
 def lock(conn: Connection) -> None:
     """Serialise the stars handlers' recounts (PostgreSQL): an organisation and its rating may be
     applied by two workers at once (``coverage_counts.lock``)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
+    counts.lock(conn, LOCK)
 
 
 def apply(conn: Connection, first: dict[UUID, int], subjects: dict[str, set[UUID]]) -> None:

@@ -481,7 +481,7 @@ def assert_batch_holds_lock(container: Container, projection: str, key: int) -> 
     runner = container.runner
     notifications = runner.ledger.recorder.select_notifications(start=1, limit=10)
     batch = list(zip(runner._decode(notifications), (n.id for n in notifications), strict=True))
-    try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+    try_lock = text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), :key)")  # counts.LOCK_SQL
     with container.engine.connect() as first, container.engine.connect() as second:
         with first.begin():
             runner.projections[projection].handle_batch(first, batch)
