@@ -8,6 +8,7 @@ The read tables live in the same database, written through SQLAlchemy.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from projections.checkpoints import CheckpointWatch
 from projections.coverage import CoverageProjection, CoverageView
 from projections.members import MembersProjection
 from projections.mobile_chain import MobileChainProjection
-from projections.rebuild import RebuildArea
+from projections.rebuild import REBUILD_APPLICATION, RebuildArea
 from projections.runner import Projection, ProjectionRunner
 from projections.stars import StarsProjection
 from projections.temporal import Histories
@@ -285,7 +286,9 @@ def _build(
 def rebuild_apart(settings: Settings, names: Sequence[str]) -> tuple[int, list[str]]:
     """``ProjectionRunner.rebuild_in_area`` of the named projections in this process, its own
     container built from ``settings`` (``rebuild(jobs=N)`` runs it in processes of its own: issue #6,
-    P3)."""
+    P3). Its connections are named ``REBUILD_APPLICATION``: the switch of another process does not
+    wait for its transactions (``RebuildArea.older_transactions_end``)."""
+    os.environ["PGAPPNAME"] = REBUILD_APPLICATION  # libpq's default application_name, in this process
     container = build(settings, setup=False)
     try:
         return container.runner.rebuild_in_area(names)

@@ -229,7 +229,7 @@ class ProjectionRunner:
         else:
             applied, copied = self.rebuild_in_area(chosen, progress)
         area.drop(list(tables.values()))
-        area.analyze([tables[name] for name in copied])  # the statistics of a table left as it was hold
+        area.analyze([tables[name] for name in copied])  # a table left as it was or moved has its statistics
         with self._caught_up:
             self._caught_up.notify_all()
         return applied
@@ -240,7 +240,7 @@ class ProjectionRunner:
         """The named projections rebuilt in the area ``rebuild`` prepared and switched in one
         transaction: the replay, each one's ``finish_replay``, then the catch-up to the head and the
         switch, with ``fewer_collections``. Returns the events applied and the names of the live
-        tables whose rows were replaced."""
+        tables whose rows were copied (a table moved in whole was analyzed in the area: ``complete``)."""
         assert self.rebuild_area is not None
         area = self.rebuild_area
         with fewer_collections():
@@ -250,12 +250,14 @@ class ProjectionRunner:
                 if finish is not None:
                     with area.engine.begin() as conn:
                         finish(conn)
+            tables = [t for name in names for t in self.projections[name].tables]
+            area.complete(tables)  # the live tables' indexes and statistics, so the switch can move them
             with self._lock:  # the switch: no live catch-up in this process meanwhile
                 for name in names:
                     applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
+                move = area.older_transactions_end()
                 with area.engine.begin() as conn:
-                    tables = [t for name in names for t in self.projections[name].tables]
-                    copied = area.switch(conn, names, tables)
+                    copied, _ = area.switch(conn, names, tables, move=move)
                 for name in names:
                     self.failures.pop(name, None)
         return applied, [t.name for t in copied]

@@ -296,3 +296,224 @@ def test_deal_gives_every_projection_once_to_at_most_jobs_groups_of_about_equal_
     assert 1 <= len(groups) <= jobs and all(groups)
     loads = [sum(weights[n] for n in g) for g in groups]
     assert max(loads) - min(loads) <= max(weights.values())
+
+
+# --- the switch on PostgreSQL moves the rebuilt tables (issue #6, P3) -------------------------------
+
+
+def _live_shape(engine: Any, schema: str) -> dict[str, Any]:
+    """What the live schema has besides the rows: each table's oid, indexes, grants and its
+    sequences' grants, the extended statistics, and whether the planner has statistics of it."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        tables = {
+            name: (oid, acl)
+            for name, oid, acl in conn.execute(
+                text(
+                    "SELECT relname, oid, relacl::text FROM pg_class "
+                    "WHERE relnamespace = CAST(:s AS regnamespace) AND relkind = 'r'"
+                ),
+                {"s": schema},
+            )
+        }
+        return {
+            "oids": {name: oid for name, (oid, _) in tables.items()},
+            "grants": {name: acl for name, (_, acl) in tables.items()},
+            "sequences": sorted(
+                conn.execute(
+                    text(
+                        "SELECT relname, relacl::text FROM pg_class "
+                        "WHERE relnamespace = CAST(:s AS regnamespace) AND relkind = 'S'"
+                    ),
+                    {"s": schema},
+                ).all()
+            ),
+            "indexes": sorted(
+                conn.execute(
+                    text("SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = :s"), {"s": schema}
+                )
+            ),
+            "statistics": sorted(
+                conn.scalars(
+                    text(
+                        "SELECT stxname || ' on ' || CAST(stxrelid AS regclass)::text FROM pg_statistic_ext "
+                        "WHERE stxnamespace = CAST(:s AS regnamespace)"
+                    ),
+                    {"s": schema},
+                )
+            ),
+            "analyzed": set(
+                conn.scalars(
+                    text("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = :s"), {"s": schema}
+                )
+            ),
+        }
+
+
+PATIENT = 60.0
+"""``RebuildArea.wait_seconds`` where a test expects the switch to move the tables: the other test
+process of ``make test`` may hold a transaction on the same database for a few seconds."""
+
+OID = "SELECT CAST('coverage_entities' AS regclass)::oid"
+"""The live coverage_entities table's oid: another one after a move, the same after a copy."""
+
+
+def _emptied(container: Container) -> None:
+    """Every live read table emptied and its checkpoint set to 0, in one transaction, with DELETE: a
+    snapshot taken before still sees the rows (TRUNCATE is not MVCC-safe)."""
+    from sqlalchemy import delete, update
+
+    from projections.tables import projection_positions
+
+    runner = container.runner
+    with container.engine.begin() as conn:
+        for projection in runner.projections.values():
+            for table in projection.tables:
+                conn.execute(delete(table))
+        conn.execute(update(projection_positions).values(position=0))
+
+
+@pytest.mark.postgres
+def test_the_switch_moves_the_rebuilt_tables_in_with_what_the_live_ones_had(
+    pg_schema: str, app_role: str
+) -> None:
+    """Issue #6 (P3): on PostgreSQL the rebuilt tables replace the live ones whole (new oids) instead
+    of having their rows copied; the live schema keeps every index, grant (the application role's,
+    ``infra.app_role``), sequence grant and extended statistics it had, the planner's statistics
+    come with the tables, the rows are the incremental ones, and the area is left empty."""
+    from sqlalchemy import text
+
+    from tests.conftest import opened, postgres_settings, role_url
+
+    with opened(postgres_settings(pg_schema)) as container:
+        assert container.runner.rebuild_area is not None
+        container.runner.rebuild_area.wait_seconds = PATIENT
+        load_demo(container.ledger, seed=14)
+        container.runner.catch_up()
+        with container.engine.connect() as conn:
+            before = snapshot(conn)
+        container.runner.rebuild(restart=True)  # every table analyzed, as after any rebuild
+        shape = _live_shape(container.engine, pg_schema)
+        _emptied(container)  # every live table differs from the rebuilt one
+        container.runner.rebuild(restart=True)
+        after = _live_shape(container.engine, pg_schema)
+        with container.engine.connect() as conn:
+            assert snapshot(conn) == before
+            left = conn.execute(
+                text("SELECT count(*) FROM pg_class WHERE relnamespace = CAST(:s AS regnamespace)"),
+                {"s": f"{pg_schema}_rebuild"},
+            ).scalar_one()
+    read_tables = {t.name for p in container.runner.projections.values() for t in p.tables}
+    moved = {name for name in read_tables if after["oids"][name] != shape["oids"][name]}
+    assert moved == {name for name in read_tables if before[name]}  # an empty table was left as it was
+    assert len(moved) >= 15
+    assert after["oids"]["ledger_events"] == shape["oids"]["ledger_events"]
+    for part in ("grants", "sequences", "indexes", "statistics"):
+        assert after[part] == shape[part], part
+    assert moved <= after["analyzed"]  # the planner's statistics came with the tables
+    assert any(app_role in (acl or "") for acl in after["grants"].values())
+    assert left == 0
+    # the application role still reads and writes the moved tables
+    from infra.settings import Settings
+    from infra.store import build
+
+    settings = Settings(database_url=role_url(app_role), database_schema=pg_schema, app_role=app_role)
+    as_role = build(settings)
+    try:
+        f.register_entity(as_role.ledger, CommandContext.new("station"), region_code="330411")
+        assert as_role.runner.catch_up() > 0
+    finally:
+        as_role.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_transaction_older_than_the_rebuilt_rows_gets_them_copied(container: Container) -> None:
+    """Issue #6 (P3): a moved table would show a snapshot older than its rows as empty, so while a
+    transaction begun before the rebuilt rows were committed lasts, the switch copies the rows
+    (``RebuildArea.older_transactions_end``). That reader then still sees the live rows as they
+    were; once it has ended, the next rebuild moves the tables."""
+    from sqlalchemy import select, text
+
+    from projections.tables import coverage_entities as E
+
+    load_demo(container.ledger, seed=15)
+    runner = container.runner
+    runner.catch_up()
+    assert runner.rebuild_area is not None
+    runner.rebuild_area.wait_seconds = 0.3
+    with container.engine.connect() as conn:
+        first = conn.execute(text(OID)).scalar_one()
+        rows = conn.execute(text("SELECT count(*) FROM coverage_entities")).scalar_one()
+    reader = container.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    try:
+        reader.begin()
+        reader.execute(text("SELECT 1"))  # its snapshot, taken before the rebuilt rows exist
+        _emptied(container)
+        runner.rebuild(restart=True)
+        with container.engine.connect() as conn:
+            assert conn.execute(text(OID)).scalar_one() == first  # copied, not moved
+            assert conn.execute(text("SELECT count(*) FROM coverage_entities")).scalar_one() == rows
+        # the reader's snapshot predates the emptying and the copy: it sees the rows as they were
+        assert reader.execute(text("SELECT count(*) FROM coverage_entities")).scalar_one() == rows
+        assert reader.execute(select(E.c.subject_id).limit(1)).first() is not None
+    finally:
+        reader.close()
+    _emptied(container)
+    runner.rebuild_area.wait_seconds = PATIENT
+    runner.rebuild(restart=True)
+    with container.engine.connect() as conn:
+        assert conn.execute(text(OID)).scalar_one() != first  # moved
+        assert conn.execute(text("SELECT count(*) FROM coverage_entities")).scalar_one() == rows
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_switch_that_cannot_lock_a_live_table_copies_the_rows(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #6 (P3): a reader may take a live table after the switch found no older transaction and
+    before it locks the table; the switch then waits ``LOCK_TIMEOUT`` at most and copies the rows
+    instead of moving the tables, in the same transaction: nothing is half-moved."""
+    from sqlalchemy import text
+
+    load_demo(container.ledger, seed=16)
+    runner = container.runner
+    runner.catch_up()
+    area = runner.rebuild_area
+    assert area is not None
+    with container.engine.connect() as conn:
+        before = snapshot(conn)
+        first = conn.execute(text(OID)).scalar_one()
+    _emptied(container)
+    monkeypatch.setattr(area, "older_transactions_end", lambda: True)  # the reader came just after
+    with container.engine.connect() as reader:  # holds coverage_entities in its transaction
+        reader.execute(text("SELECT count(*) FROM coverage_entities"))
+        runner.rebuild(restart=True)
+        reader.rollback()
+    with container.engine.connect() as conn:
+        assert snapshot(conn) == before
+        assert conn.execute(text(OID)).scalar_one() == first  # copied, not moved
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_switch_waits_for_older_transactions_but_not_for_the_rebuilds_own(container: Container) -> None:
+    """Issue #6 (P3): ``older_transactions_end`` answers False while a transaction begun before it and
+    holding a snapshot lasts (after ``wait_seconds``), True once it has ended, and True at once when
+    that transaction is one of the rebuild's own processes (``REBUILD_APPLICATION``), which never
+    read another process's moved tables."""
+    import psycopg
+
+    from projections.rebuild import REBUILD_APPLICATION
+    from tests.conftest import PG_URL
+
+    area = container.runner.rebuild_area
+    assert area is not None
+    for name, expected in (("dangjian api", False), (REBUILD_APPLICATION, True)):
+        with psycopg.connect(PG_URL, application_name=name) as other:
+            other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            other.execute("SELECT 1")  # its snapshot, held until it ends
+            # long enough for the other test process's transactions (make test runs two) to end
+            area.wait_seconds = 0.3 if not expected else PATIENT
+            assert area.older_transactions_end() is expected, name
+        area.wait_seconds = PATIENT
+        assert area.older_transactions_end()
