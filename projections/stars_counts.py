@@ -196,7 +196,8 @@ def refill(conn: Connection) -> None:
     lock(conn)
     conn.execute(delete(SC))
     conn.execute(delete(SEC))
-    _fill(conn)
+    with counts.summed(conn):
+        _fill(conn)
 
 
 def _fill(conn: Connection) -> None:

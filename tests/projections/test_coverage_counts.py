@@ -489,3 +489,36 @@ def assert_batch_holds_lock(container: Container, projection: str, key: int) -> 
                 assert second.scalar(try_lock, {"key": key}) is False
         with second.begin():
             assert second.scalar(try_lock, {"key": key}) is True
+
+
+def test_P3_writes_summed_at_the_end_give_the_rows_upserts_give(container: Container) -> None:
+    """Issue #6 (P3): within ``summed`` (a refill), ``write`` stages its rows and each key's sum is added
+    once at the end (PostgreSQL; SQLite upserts as ever): the same rows as a write at a time, for a
+    key whose changes cancel across writes (no row), a key the table held (added to) and one the
+    writes bring to zero (deleted); no staging table is left."""
+    import contextlib
+
+    def key(region: str, day: date) -> tuple[str, tuple[str, str, str], date]:
+        return (counts.ENTITIES, (region, "individual_business", "organized"), day)
+
+    held = Counter({key("330402", date(2024, 3, 1)): 1, key("330402", date(2024, 5, 1)): 2})
+    writes = [
+        Counter({key("330402", date(2024, 3, 1)): -1, key("330411", date(2024, 6, 1)): 1}),
+        Counter({key("330411", date(2024, 6, 1)): -1, key("330402", date(2024, 5, 1)): 1}),
+        Counter({key("330411", date(2025, 1, 2)): 3}),
+    ]
+    results = []
+    for staged in (False, True):
+        with container.engine.begin() as conn:
+            conn.execute(delete(C))
+            counts.write(conn, held)
+            with counts.summed(conn) if staged else contextlib.nullcontext():
+                for changes in writes:
+                    counts.write(conn, changes)
+            rows = conn.execute(select(C.c.level, C.c.period, C.c.region_code, C.c.delta)).all()
+            results.append(sorted(map(tuple, rows)))
+            if conn.dialect.name == "postgresql":
+                assert conn.scalar(text("SELECT to_regclass('pg_temp.stage_coverage_counts')")) is None
+    assert results[0] == results[1]
+    days = {(p, region): n for level, p, region, n in results[1] if level == "D" and len(region) == 6}
+    assert days == {(date(2024, 5, 1), "330402"): 3, (date(2025, 1, 2), "330411"): 3}  # counties
