@@ -66,7 +66,9 @@ def topics(topic_name: str) -> tuple[str, str]:
     return f"{topic_name}.inbound", f"{topic_name}.dead-letter"
 
 
-def ingester_for(container: Container, servers: str, topics: tuple[str, str], group: str) -> RegistryIngester:
+def ingester_for(
+    container: Container, servers: str, topics: tuple[str, str], group: str, **overrides: Any
+) -> RegistryIngester:
     inbound, dead_letter = topics
     return build_ingester(
         container.ledger,
@@ -75,7 +77,7 @@ def ingester_for(container: Container, servers: str, topics: tuple[str, str], gr
         dead_letter_topic=dead_letter,
         group=group,
         partitions=3,
-        **TEST_CONSUMER,
+        **{**TEST_CONSUMER, **overrides},
     )
 
 
@@ -196,6 +198,42 @@ def test_a_redelivered_stream_records_nothing_twice(
         again.close()
     assert sorted(o.result for o in outcomes) == ["repeated"] * 3
     assert ledger.recorder.max_notification_id() == head
+
+
+def test_once_asks_for_the_end_offsets_only_after_a_poll_that_was_not_full(
+    container: Container, kafka_servers: str, topics: tuple[str, str]
+) -> None:
+    """Issue #6 (P2): ``run(once=True)`` stops when caught up, but a full poll (``max_poll_records``)
+    means more is waiting, so the broker's end offsets (a round trip a poll) are asked only after a
+    poll that was not full; every message is still handled."""
+    inbound, _ = topics
+    producer = reliable_producer(kafka_servers)
+    for m in (registration() for _ in range(7)):
+        producer.send(inbound, key=b"one", value=encode(m))  # one partition: polls of 2, 2, 2, 1
+    producer.flush()
+    producer.close()
+    ingester = ingester_for(container, kafka_servers, topics, f"g-{uuid4().hex[:8]}", max_poll_records=2)
+    polls: list[int] = []
+    asked_after: list[int] = []
+    poll_once, end_offsets = ingester.poll_once, ingester.consumer.end_offsets
+
+    def counted_poll() -> Any:
+        outcomes = poll_once()
+        polls.append(len(outcomes))
+        return outcomes
+
+    def counted_end_offsets(partitions: Any) -> Any:
+        asked_after.append(polls[-1])
+        return end_offsets(partitions)
+
+    ingester.poll_once = counted_poll  # type: ignore[method-assign]
+    ingester.consumer.end_offsets = counted_end_offsets  # type: ignore[method-assign]
+    try:
+        assert ingester.run(once=True) == 7
+    finally:
+        ingester.close()
+    assert polls.count(2) >= 1 and asked_after
+    assert 2 not in asked_after  # never after a full poll
 
 
 def test_an_unexpected_error_stops_without_committing(
