@@ -3,7 +3,7 @@
 The rebuild area is a PostgreSQL schema next to the live one (``<schema>_rebuild``) or, on SQLite, a
 database file attached as ``rebuild``. The projections write there unchanged, through SQLAlchemy's
 ``schema_translate_map``, with a checkpoint of their own: an interrupted rebuild resumes where it
-stopped. The switch copies the rebuilt rows over the live ones and moves the live checkpoint in one
+stopped. The switch puts the rebuilt rows in place of the live ones and moves the live checkpoint in one
 transaction, so readers see the old tables until the commit and the new ones after it (MVCC on
 PostgreSQL, WAL snapshots on SQLite): no query ever sees a half-switched or empty table.
 
@@ -120,8 +120,8 @@ class RebuildArea:
                 conn.execute(text(f'ANALYZE {self.area}."{table.name}"'))
 
     def older_transactions_end(self) -> bool:
-        """Wait up to ``wait_seconds`` until every other transaction of the database that began before
-        this call and holds a snapshot has ended, the rebuild's own processes' aside
+        """Wait up to ``wait_seconds`` until every other client's transaction in the database that began
+        before this call and holds a snapshot has ended, the rebuild's own processes' aside
         (``REBUILD_APPLICATION``); whether they all did (PostgreSQL; SQLite: False, its switch copies).
         Called after the rebuilt rows are committed: a transaction begun later sees them all."""
         if self.engine.dialect.name != "postgresql":
@@ -134,7 +134,8 @@ class RebuildArea:
                 older = conn.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < :since "
+                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                        "AND backend_xmin IS NOT NULL AND xact_start < :since "
                         "AND application_name IS DISTINCT FROM :rebuild"
                     ),
                     {"since": since, "rebuild": REBUILD_APPLICATION},
