@@ -6,6 +6,7 @@ position with rows recorded after it is answered from the rows."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import re
@@ -496,7 +497,6 @@ def test_P3_writes_summed_at_the_end_give_the_rows_upserts_give(container: Conta
     once at the end (PostgreSQL; SQLite upserts as ever): the same rows as a write at a time, for a
     key whose changes cancel across writes (no row), a key the table held (added to) and one the
     writes bring to zero (deleted); no staging table is left."""
-    import contextlib
 
     def key(region: str, day: date) -> tuple[str, tuple[str, str, str], date]:
         return (counts.ENTITIES, (region, "individual_business", "organized"), day)

@@ -6,16 +6,23 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import delete, select, text, update
 
 from domain.envelope import CommandContext
 from infra.demo import load_demo
-from infra.store import Container
+from infra.settings import Settings
+from infra.store import Container, build
 from projections.coverage import CoverageView
+from projections.rebuild import REBUILD_APPLICATION
 from projections.runner import deal
+from projections.tables import coverage_entities as E
+from projections.tables import projection_positions
 from tests import factories as f
+from tests.conftest import PG_URL, opened, postgres_settings, role_url
 from tests.projections.test_coverage import snapshot
 
 
@@ -304,8 +311,6 @@ def test_deal_gives_every_projection_once_to_at_most_jobs_groups_of_about_equal_
 def _live_shape(engine: Any, schema: str) -> dict[str, Any]:
     """What the live schema has besides the rows: each table's oid, indexes, grants and its
     sequences' grants, the extended statistics, and whether the planner has statistics of it."""
-    from sqlalchemy import text
-
     with engine.connect() as conn:
         tables = {
             name: (oid, acl)
@@ -362,10 +367,6 @@ OID = "SELECT CAST('coverage_entities' AS regclass)::oid"
 def _emptied(container: Container) -> None:
     """Every live read table emptied and its checkpoint set to 0, in one transaction, with DELETE: a
     snapshot taken before still sees the rows (TRUNCATE is not MVCC-safe)."""
-    from sqlalchemy import delete, update
-
-    from projections.tables import projection_positions
-
     runner = container.runner
     with container.engine.begin() as conn:
         for projection in runner.projections.values():
@@ -382,10 +383,6 @@ def test_the_switch_moves_the_rebuilt_tables_in_with_what_the_live_ones_had(
     of having their rows copied; the live schema keeps every index, grant (the application role's,
     ``infra.app_role``), sequence grant and extended statistics it had, the planner's statistics
     come with the tables, the rows are the incremental ones, and the area is left empty."""
-    from sqlalchemy import text
-
-    from tests.conftest import opened, postgres_settings, role_url
-
     with opened(postgres_settings(pg_schema)) as container:
         assert container.runner.rebuild_area is not None
         container.runner.rebuild_area.wait_seconds = PATIENT
@@ -415,9 +412,6 @@ def test_the_switch_moves_the_rebuilt_tables_in_with_what_the_live_ones_had(
     assert any(app_role in (acl or "") for acl in after["grants"].values())
     assert left == 0
     # the application role still reads and writes the moved tables
-    from infra.settings import Settings
-    from infra.store import build
-
     settings = Settings(database_url=role_url(app_role), database_schema=pg_schema, app_role=app_role)
     as_role = build(settings)
     try:
@@ -433,10 +427,6 @@ def test_a_transaction_older_than_the_rebuilt_rows_gets_them_copied(container: C
     transaction begun before the rebuilt rows were committed lasts, the switch copies the rows
     (``RebuildArea.older_transactions_end``). That reader then still sees the live rows as they
     were; once it has ended, the next rebuild moves the tables."""
-    from sqlalchemy import select, text
-
-    from projections.tables import coverage_entities as E
-
     load_demo(container.ledger, seed=15)
     runner = container.runner
     runner.catch_up()
@@ -474,8 +464,6 @@ def test_a_switch_that_cannot_lock_a_live_table_copies_the_rows(
     """Issue #6 (P3): a reader may take a live table after the switch found no older transaction and
     before it locks the table; the switch then waits ``LOCK_TIMEOUT`` at most and copies the rows
     instead of moving the tables, in the same transaction: nothing is half-moved."""
-    from sqlalchemy import text
-
     load_demo(container.ledger, seed=16)
     runner = container.runner
     runner.catch_up()
@@ -498,14 +486,9 @@ def test_a_switch_that_cannot_lock_a_live_table_copies_the_rows(
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_the_switch_waits_for_older_transactions_but_not_for_the_rebuilds_own(container: Container) -> None:
     """Issue #6 (P3): ``older_transactions_end`` answers False while a transaction begun before it and
-    holding a snapshot lasts (after ``wait_seconds``), True once it has ended, and True at once when
-    that transaction is one of the rebuild's own processes (``REBUILD_APPLICATION``), which never
+    holding a snapshot lasts (after ``wait_seconds``), True once it has ended, and True without waiting
+    for it when that transaction is one of the rebuild's own processes (``REBUILD_APPLICATION``), which never
     read another process's moved tables."""
-    import psycopg
-
-    from projections.rebuild import REBUILD_APPLICATION
-    from tests.conftest import PG_URL
-
     area = container.runner.rebuild_area
     assert area is not None
     for name, expected in (("dangjian api", False), (REBUILD_APPLICATION, True)):
