@@ -111,7 +111,7 @@ from projections.tables import coverage_rounds as CR
 from projections.tables import coverage_training as T
 from projections.tables import coverage_volunteers as V
 from projections.tables import coverage_work as W
-from projections.temporal import ALL_KNOWN, among_chunks, qualified
+from projections.temporal import ALL_KNOWN, among_chunks, copy_rows, qualified
 
 ENTITIES, MEMBERS, STATISTICS, TRAINING, VOLUNTEERS, THEMED_DAYS, ROUNDS = "E", "M", "S", "T", "V", "R", "C"
 ORGANIZED = (Formation.STANDALONE.value, Formation.JOINT.value)
@@ -1090,11 +1090,7 @@ def _stage(conn: Connection, stages: dict[Table, str], table: Table, rows: list[
         stage = stages[table] = f"stage_{table.name}"
         columns = ", ".join(f"{name} {kind}" for name, kind in zip((*KEY, "delta"), _TYPES, strict=True))
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({columns}) ON COMMIT DROP")
-    driver = conn.connection.driver_connection  # psycopg, in the same transaction
-    assert driver is not None
-    with driver.cursor().copy(f"COPY {stage} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    copy_rows(conn, stage, rows)
 
 
 def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]], table: Table) -> None:

@@ -41,7 +41,7 @@ from sqlalchemy import Connection, Engine, Index, Table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
-from projections.tables import GROUPING_STATISTICS, metadata, missing_columns
+from projections.tables import GROUPING_STATISTICS, create_statistics_sql, metadata, missing_columns
 from projections.tables import projection_positions as P
 
 log = logging.getLogger(__name__)
@@ -108,14 +108,9 @@ class RebuildArea:
                 for index in sorted(table.indexes, key=lambda i: str(i.name)):
                     if not kept_in_area(index):
                         conn.execute(CreateIndex(index, if_not_exists=True))
-            for name, (table, columns) in GROUPING_STATISTICS.items():
+            for name, (table, _) in GROUPING_STATISTICS.items():
                 if table.name in chosen:
-                    conn.execute(
-                        text(
-                            f'CREATE STATISTICS IF NOT EXISTS {self.area}."{name}" (ndistinct) '
-                            f'ON {", ".join(columns)} FROM {self.area}."{table.name}"'
-                        )
-                    )
+                    conn.execute(text(create_statistics_sql(name, self.area)))
             for table in tables:
                 conn.execute(text(f'ANALYZE {self.area}."{table.name}"'))
 
@@ -150,12 +145,12 @@ class RebuildArea:
 
     def switch(
         self, conn: Connection, names: Sequence[str], tables: Sequence[Table], move: bool = False
-    ) -> tuple[list[Table], list[Table]]:
+    ) -> list[Table]:
         """Put the rebuilt rows in place of the live ones and move the live checkpoints (one
         transaction). With ``move`` (``older_transactions_end`` said so) and when the module's
         docstring allows it, the rebuilt tables themselves replace the live ones; else their rows are
-        copied. Returns the tables whose rows were copied and those moved; a table whose live rows
-        already were the rebuilt ones is in neither."""
+        copied. Returns the tables whose rows were copied (not those moved, nor those whose live rows
+        already were the rebuilt ones)."""
         quoted = ", ".join(f"'{n}'" for n in names)
         lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
         at = f"SELECT name, position FROM {{}}.projection_positions WHERE name IN ({quoted})"
@@ -167,10 +162,8 @@ class RebuildArea:
             # nothing to do when the live table already holds the rebuilt rows (issue #6, P3)
             if not self._same_rows(conn, table.name, self._columns(table))
         ]
-        moved: list[Table] = []
-        if move and changed and all(position <= rebuilt[name] for name, position in live):
-            moved = self._move(conn, changed)
-        copied = changed if not moved else []  # all of them moved, or none
+        ahead = any(position > rebuilt[name] for name, position in live)
+        copied = [] if move and changed and not ahead and self._move(conn, changed) else changed
         for table in copied:
             columns = self._columns(table)
             conn.execute(text(f'DELETE FROM {self.live}."{table.name}"'))
@@ -187,16 +180,16 @@ class RebuildArea:
                 f"WHERE r.name = {self.live}.projection_positions.name) WHERE name IN ({quoted})"
             )
         )
-        return copied, moved
+        return copied
 
     @staticmethod
     def _columns(table: Table) -> str:
         return ", ".join(f'"{c.name}"' for c in table.columns if c.name != "row_id")
 
-    def _move(self, conn: Connection, tables: Sequence[Table]) -> list[Table]:
+    def _move(self, conn: Connection, tables: Sequence[Table]) -> bool:
         """Drop the live ``tables`` and move the rebuilt ones into the live schema, with the live
         tables' grants and their sequences' (a savepoint: on any refusal nothing is moved and the
-        caller copies). Returns the tables moved."""
+        caller copies). Returns whether they were moved."""
         names = ", ".join(f'{self.live}."{t.name}"' for t in tables)
         try:
             with conn.begin_nested():
@@ -213,20 +206,22 @@ class RebuildArea:
                 conn.execute(text("SET LOCAL lock_timeout = DEFAULT"))
         except DBAPIError as error:
             log.info("the rebuilt tables were not moved (%s): their rows are copied", error.orig)
-            return []
-        return list(tables)
+            return False
+        return True
 
     def _grant_as_live(self, conn: Connection, table: Table) -> None:
         """Grant on the rebuilt table, and on the sequences of its columns, what is granted on the
         live ones to roles other than their owner (``infra.app_role``)."""
-        pairs = [(f'{self.live}."{table.name}"', f'{self.area}."{table.name}"', "TABLE")]
-        for column in table.columns:
-            sequences = conn.execute(
-                text("SELECT pg_get_serial_sequence(:live, :c), pg_get_serial_sequence(:area, :c)"),
-                {"live": pairs[0][0], "area": pairs[0][1], "c": column.name},
-            ).one()
-            if sequences[0] and sequences[1]:
-                pairs.append((sequences[0], sequences[1], "SEQUENCE"))
+        live, area = f'{self.live}."{table.name}"', f'{self.area}."{table.name}"'
+        sequences = conn.execute(
+            text(
+                "SELECT pg_get_serial_sequence(:live, c), pg_get_serial_sequence(:area, c) "
+                "FROM unnest(CAST(:columns AS text[])) AS c"
+            ),
+            {"live": live, "area": area, "columns": [column.name for column in table.columns]},
+        ).all()
+        pairs = [(live, area, "TABLE")]
+        pairs += [(of_live, of_area, "SEQUENCE") for of_live, of_area in sequences if of_live and of_area]
         for live, area, kind in pairs:
             grants = conn.execute(
                 text(

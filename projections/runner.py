@@ -257,7 +257,7 @@ class ProjectionRunner:
                     applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
                 move = area.older_transactions_end()
                 with area.engine.begin() as conn:
-                    copied, _ = area.switch(conn, names, tables, move=move)
+                    copied = area.switch(conn, names, tables, move=move)
                 for name in names:
                     self.failures.pop(name, None)
         return applied, [t.name for t in copied]

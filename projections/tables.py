@@ -503,6 +503,17 @@ def create_indexes(conn: Connection) -> None:
             log.warning("index %s not brought up to date (%s): the set-up job does it", name, error.orig)
 
 
+def create_statistics_sql(name: str, schema: str | None = None) -> str:
+    """The statement creating the ``GROUPING_STATISTICS`` entry ``name``, in ``schema`` (an SQL
+    qualifier: the rebuild area's) or the current one."""
+    table, columns = GROUPING_STATISTICS[name]
+    qualifier = f"{schema}." if schema else ""
+    return (
+        f'CREATE STATISTICS IF NOT EXISTS {qualifier}"{name}" (ndistinct) '
+        f'ON {", ".join(columns)} FROM {qualifier}"{table.name}"'
+    )
+
+
 def create_statistics(conn: Connection) -> None:
     """Create the ``GROUPING_STATISTICS`` missing from the tables' schema (PostgreSQL; ANALYZE fills
     them). Only the tables' owner may: a process connected as another role leaves them to the set-up
@@ -514,15 +525,11 @@ def create_statistics(conn: Connection) -> None:
             text("SELECT stxname FROM pg_statistic_ext WHERE stxnamespace = current_schema()::regnamespace")
         )
     )
-    for name, (table, columns) in GROUPING_STATISTICS.items():
+    for name in GROUPING_STATISTICS:
         if name in present:
             continue
         try:
             with conn.begin_nested():
-                conn.execute(
-                    text(
-                        f'CREATE STATISTICS "{name}" (ndistinct) ON {", ".join(columns)} FROM "{table.name}"'
-                    )
-                )
+                conn.execute(text(create_statistics_sql(name)))
         except DBAPIError as error:
             log.warning("statistics %s not created (%s): the set-up job creates them", name, error.orig)

@@ -21,7 +21,7 @@ import functools
 import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -465,10 +465,16 @@ def insert_rows(conn: Connection, table: Table, names: Sequence[str], rows: Sequ
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
         return
+    columns = ", ".join(f'"{n}"' for n in names)
+    copy_rows(conn, f"{qualified(conn, table)} ({columns})", rows)
+
+
+def copy_rows(conn: Connection, target: str, rows: Iterable[Sequence[Any]]) -> None:
+    """``COPY target FROM STDIN`` of ``rows`` in the connection's transaction (PostgreSQL): ``target``
+    is a table's SQL name, with its columns in brackets if not all of them."""
     driver = conn.connection.driver_connection  # psycopg, in the same transaction
     assert driver is not None
-    columns = ", ".join(f'"{n}"' for n in names)
-    with driver.cursor().copy(f"COPY {qualified(conn, table)} ({columns}) FROM STDIN") as copy:
+    with driver.cursor().copy(f"COPY {target} FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
