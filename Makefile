@@ -45,8 +45,9 @@ rebuild: install
 SCALE ?= 0.001
 BENCH_SECONDS ?= 10
 BENCH_DATABASE_URL ?= postgresql://root@127.0.0.1:5432/test
+BENCH_ARGS ?=  # e.g. --no-rebuild-alone: skip the one-process rebuild (about 40 minutes at SCALE=1.0)
 bench: install  ## measure P1-P7 at SCALE (default 0.001; SCALE=0.01 takes about 10 minutes on 2 cores)
-	$(BIN)/python -m bench.run --scale $(SCALE) --seconds $(BENCH_SECONDS) --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python -m bench.run --scale $(SCALE) --seconds $(BENCH_SECONDS) --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache

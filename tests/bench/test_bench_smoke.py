@@ -30,6 +30,23 @@ def test_harness_writes_every_figure(tmp_path: Path) -> None:
     assert "commit → visible through the relay" in text  # P6 measured through a real broker
     assert "two ingester processes over two partitions (500 registrations" in text  # P2's stream
     assert "nproc" in text
+    assert "processes (`rebuild_jobs`) against one" in text  # P3's comparison with one process
+
+
+def test_no_rebuild_alone_leaves_out_the_one_process_rebuild_only(tmp_path: Path) -> None:
+    """``--no-rebuild-alone`` (``make bench SCALE=1.0 BENCH_ARGS=--no-rebuild-alone``) skips the
+    one-process rebuild, P3's comparison row; P3 itself and every other figure are still measured."""
+    require_postgres()
+    output = tmp_path / "BENCHMARKS.md"
+    args = ["--scale", "0.0001", "--seconds", "0.2", "--max-requests", "50", "--import-count", "200"]
+    assert main([*args, "--no-rebuild-alone", "--database-url", PG_URL, "--output", str(output), "--quiet"]) == 0
+
+    text = output.read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| P")]
+    for figure in FIGURES:
+        assert any(row.startswith(f"| {figure} |") for row in rows), f"{figure} missing from the table"
+    assert "full rebuild of all 6 projections" in text
+    assert "against one" not in text
 
 
 def test_a_rerun_replaces_its_block_and_keeps_the_text(tmp_path: Path) -> None:
