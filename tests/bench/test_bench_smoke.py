@@ -39,7 +39,8 @@ def test_no_rebuild_alone_leaves_out_the_one_process_rebuild_only(tmp_path: Path
     require_postgres()
     output = tmp_path / "BENCHMARKS.md"
     args = ["--scale", "0.0001", "--seconds", "0.2", "--max-requests", "50", "--import-count", "200"]
-    assert main([*args, "--no-rebuild-alone", "--database-url", PG_URL, "--output", str(output), "--quiet"]) == 0
+    args += ["--no-rebuild-alone", "--database-url", PG_URL, "--output", str(output), "--quiet"]
+    assert main(args) == 0
 
     text = output.read_text(encoding="utf-8")
     rows = [line for line in text.splitlines() if line.startswith("| P")]
