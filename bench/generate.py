@@ -58,6 +58,7 @@ from eventsourcing.application import AggregateNotFoundError
 from domain import errors
 from domain.application import CommandResult, Ledger
 from domain.envelope import CommandContext
+from domain.personal import subjects_of
 from domain.values import (
     FARMERS_MARKET_SCOPES,
     ActivityType,
@@ -225,8 +226,15 @@ class BulkLedger(Ledger):
         return CommandResult(subject, 0)
 
     def flush(self) -> None:
-        """Save every touched aggregate with new events in one transaction."""
+        """Save every touched aggregate with new events in one transaction, the members' keys made or
+        read beforehand with one query each (``KeyVault.prepare_keys``) instead of a transaction per
+        new member while the events are encrypted (issue #6: a quarter of the generator's time)."""
         if self._dirty:
+            prepare = getattr(self.vault, "prepare_keys", None)
+            if prepare is not None:
+                members = subjects_of(e for a in self._dirty.values() for e in a.pending_events)
+                if members:
+                    prepare(members)
             recordings = self.save(*self._dirty.values())
             self.saved_events += len(recordings)
             self.transactions += 1

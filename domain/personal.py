@@ -63,6 +63,17 @@ def personal_data_of(event_class: type) -> PersonalData | None:
     return spec if isinstance(spec, PersonalData) else None
 
 
+def subjects_of(events: Iterable[Any]) -> set[UUID]:
+    """The members whose personal data some of ``events`` carry: whose keys their encryption needs
+    (``infra.personal``), so that a bulk path can make or read them all at once (issue #6, P2)."""
+    members = set()
+    for event in events:
+        spec = personal_data_of(type(event))
+        if spec is not None:
+            members.add(spec.subject_of(vars(event)))
+    return members
+
+
 def withhold(event_class: type, facts: dict[str, Any]) -> dict[str, Any]:
     """``facts`` (an event's own fields, already plain) with every personal field replaced by
     ``WITHHELD`` (or left ``ERASED``): what the audit index and the Kafka envelope carry."""

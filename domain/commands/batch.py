@@ -41,7 +41,7 @@ from eventsourcing.persistence import Notification, RecordConflictError, StoredE
 
 from domain import errors
 from domain.commands.base import CommandResult, ConcurrentChange, _batch
-from domain.personal import personal_data_of
+from domain.personal import subjects_of
 
 if TYPE_CHECKING:
     from domain.commands.base import LedgerBase
@@ -376,11 +376,7 @@ class CommandBatch:
         ledger = self.ledger
         prepare = getattr(ledger.vault, "prepare_keys", None)
         if prepare is not None:  # the members' keys in one query, not one per member (issue #7)
-            members = set()
-            for event in staged:
-                spec = personal_data_of(type(event))
-                if spec is not None:
-                    members.add(spec.subject_of(vars(event)))
+            members = subjects_of(staged)
             if members:
                 prepare(members)
         to_stored = ledger.mapper.to_stored_event
