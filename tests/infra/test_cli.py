@@ -47,15 +47,16 @@ def free_port() -> int:
 
 
 def test_serve_on_an_empty_store_answers_the_demo_figures(tmp_path: Path) -> None:
-    port = free_port()
+    port, log = free_port(), tmp_path / "serve.log"
     env = os.environ | {"DANGJIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=Path(__file__).parents[2],
-    )
+    with log.open("wb") as out:  # a file, not a pipe nobody reads: a full pipe blocks the server's logging
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).parents[2],
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -65,7 +66,7 @@ def test_serve_on_an_empty_store_answers_the_demo_figures(tmp_path: Path) -> Non
                     break
             except httpx.TransportError:
                 pass
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert process.poll() is None, log.read_text(errors="replace")
             assert time.monotonic() < deadline, "serve did not answer within 60 s"
             time.sleep(0.2)
         # S1: the first start issued an admin token, readable by the owner only (docs/SECURITY.md)
@@ -200,25 +201,26 @@ def test_serve_refuses_several_workers_on_sqlite(sqlite_env: dict[str, str]) -> 
 
 
 @pytest.mark.postgres
-def test_serve_with_two_workers_answers_from_both_processes(pg_schema: str) -> None:
+def test_serve_with_two_workers_answers_from_both_processes(pg_schema: str, tmp_path: Path) -> None:
     """``dangjian serve --workers 2`` (issue #6, P1/P5): two uvicorn processes over one PostgreSQL
     store; a command taken by one is read back through the other (with ``min_position``)."""
     from tests.conftest import PG_URL
 
-    port = free_port()
+    port, log = free_port(), tmp_path / "serve.log"
     env = os.environ | {
         "DANGJIAN_DATABASE_URL": PG_URL,
         "DANGJIAN_DATABASE_SCHEMA": pg_schema,
         "DANGJIAN_DEMO_WHEN_EMPTY": "false",
         "DANGJIAN_PROJECTIONS": "inline",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=Path(__file__).parents[2],
-    )
+    with log.open("wb") as out:  # a file, not a pipe nobody reads: a full pipe blocks the server's logging
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).parents[2],
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90
@@ -228,7 +230,7 @@ def test_serve_with_two_workers_answers_from_both_processes(pg_schema: str) -> N
                     break
             except httpx.TransportError:
                 pass
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert process.poll() is None, log.read_text(errors="replace")
             assert time.monotonic() < deadline, "serve --workers 2 did not answer within 90 s"
             time.sleep(0.3)
         from api import tokens
