@@ -82,7 +82,8 @@ class RebuildArea:
 
         Only the replay reads them (a subject's believed rows, ``ix_<table>_subject``) and the switch
         (whole tables); the indexes that serve the queries on the live tables are left out, since
-        each one only slows every row written into the area (issue #6, P3)."""
+        each one only slows every row written into the area (issue #6, P3), and built once the
+        replay is done (``index``, before a ``finish_replay``; ``complete``)."""
         with self.engine.begin() as conn:
             if self.create_schema:
                 conn.execute(text(self.create_schema))
@@ -96,23 +97,43 @@ class RebuildArea:
                     if not kept_in_area(index):
                         conn.execute(text(f'DROP INDEX IF EXISTS {self.area}."{index.name}"'))
 
+    def index(self, tables: Sequence[Table]) -> None:
+        """Build the indexes ``prepare`` left out on ``tables``, once over all the rows, and gather their
+        planner's statistics (PostgreSQL): before a projection's ``finish_replay``, whose refill reads its
+        rows by them (members by home organisation, training and volunteer rows by member, activities by
+        organisation, guidance rows by entity), a chunk of subjects at a time. Without them each chunk
+        scanned whole tables, as many chunks as subjects over ``FILL_CHUNK``: a refill quadratic in the
+        history, 60 s at scale 0.1 and not finished after 14 minutes at 1.0 (issue #6, P3). Without
+        statistics (autovacuum off, or not yet run on tables just filled) PostgreSQL guesses a
+        ``= ANY`` of thousands of ids to match most rows, and scans the table all the same."""
+        with self.engine.begin() as conn:
+            self._build_indexes(conn, tables)
+            if conn.dialect.name == "postgresql":
+                for table in tables:
+                    conn.execute(text(f'ANALYZE {self.area}."{table.name}"'))
+
     def complete(self, tables: Sequence[Table]) -> None:
         """Give the area's tables what the live ones have besides their rows, so that the switch can
-        move them (PostgreSQL; see the module's docstring): the indexes ``prepare`` left out, built
-        once over all the rows, the grouping statistics, and ANALYZE."""
+        move them (PostgreSQL; see the module's docstring): the indexes ``prepare`` left out (those
+        ``index`` built before a ``finish_replay`` aside), built once over all the rows, the grouping
+        statistics, and ANALYZE."""
         if self.engine.dialect.name != "postgresql":
             return
         chosen = {table.name for table in tables}
         with self.engine.begin() as conn:
-            for table in tables:
-                for index in sorted(table.indexes, key=lambda i: str(i.name)):
-                    if not kept_in_area(index):
-                        conn.execute(CreateIndex(index, if_not_exists=True))
+            self._build_indexes(conn, tables)
             for name, (table, _) in GROUPING_STATISTICS.items():
                 if table.name in chosen:
                     conn.execute(text(create_statistics_sql(name, self.area)))
             for table in tables:
                 conn.execute(text(f'ANALYZE {self.area}."{table.name}"'))
+
+    @staticmethod
+    def _build_indexes(conn: Connection, tables: Sequence[Table]) -> None:
+        for table in tables:
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                if not kept_in_area(index):
+                    conn.execute(CreateIndex(index, if_not_exists=True))
 
     def older_transactions_end(self) -> bool:
         """Wait up to ``wait_seconds`` until every other client's transaction in the database that began

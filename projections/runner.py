@@ -248,6 +248,7 @@ class ProjectionRunner:
             for name in names:
                 finish = getattr(self.projections[name], "finish_replay", None)
                 if finish is not None:
+                    area.index(self.projections[name].tables)  # what its refill reads the rows by
                     with area.engine.begin() as conn:
                         finish(conn)
             tables = [t for name in names for t in self.projections[name].tables]
