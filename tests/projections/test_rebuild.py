@@ -157,8 +157,7 @@ def test_a_refill_finds_its_projections_indexes_and_statistics_in_the_area(conta
     """Issue #6 (P3): a projection's ``finish_replay`` (the counts' refill) reads its rows by columns
     other than the subject (members by home organisation, training rows by member), a chunk of
     subjects at a time: the area builds those indexes and (PostgreSQL) gathers the tables' statistics
-    before it, not after, or each chunk scans whole tables (at scale 1.0 the refill had not finished
-    after 14 minutes)."""
+    before it, not after, or each chunk scans whole tables (a term quadratic in the history)."""
     from sqlalchemy import inspect
 
     load_demo(container.ledger, seed=14)
