@@ -131,6 +131,8 @@ class RebuildArea:
 
     @staticmethod
     def _build_indexes(conn: Connection, tables: Sequence[Table]) -> None:
+        """Create the indexes of ``tables`` that ``prepare`` left out (``kept_in_area``), each only once:
+        ``index`` and then ``complete`` both call this."""
         for table in tables:
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
                 if not kept_in_area(index):
