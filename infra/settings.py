@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///var/dangjian.sqlite"
@@ -27,6 +27,15 @@ class Settings(BaseSettings):
 
     app_role_password: SecretStr | None = None
     """The password ``dangjian setup`` gives ``app_role`` (set on the set-up job only)."""
+
+    store_pool_min: int = Field(default=2, ge=1)
+    """Connections a process's event-store pool (eventsourcing's, psycopg_pool) opens at start and keeps
+    (PostgreSQL). It grows on demand up to ``store_pool_max`` and closes what was idle for ten minutes
+    above this. It opened ten at start in every process, so about nine processes (API workers, projection
+    workers, a rebuild's, the relay) filled PostgreSQL's default 100 connections."""
+
+    store_pool_max: int = Field(default=20, ge=1)
+    """The most connections a process's event-store pool opens at once (PostgreSQL)."""
 
     projections: Literal["inline", "external"] = "inline"
     """``inline``: the API process updates the read tables after each command (embedded mode).

@@ -64,8 +64,9 @@ def ledger_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": url.username or "postgres",
             "POSTGRES_PASSWORD": url.password or "",
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            # opened at start, grown on demand (issue #6: processes at start must not fill the server)
+            "POSTGRES_POOL_SIZE": str(settings.store_pool_min),
+            "POSTGRES_MAX_OVERFLOW": str(max(0, settings.store_pool_max - settings.store_pool_min)),
             "CREATE_TABLE": "y",
         }
         env["POSTGRES_SCHEMA"] = settings.database_schema or "public"

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from infra import store
 from infra.settings import Settings
 from infra.store import Container, build
 from tests.conftest import PG_URL
@@ -19,13 +18,7 @@ TOGETHER = 6
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("round_", range(3))
-def test_builds_started_together_on_a_fresh_schema_all_succeed(
-    pg_schema: str, round_: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # each store opens its pool's connections at once (10 each): six of them beside the other test
-    # process's tests passed PostgreSQL's 100 clients in CI; two each are enough to set up together
-    real_env = store.ledger_env
-    monkeypatch.setattr(store, "ledger_env", lambda s: {**real_env(s), "POSTGRES_POOL_SIZE": "2"})
+def test_builds_started_together_on_a_fresh_schema_all_succeed(pg_schema: str, round_: int) -> None:
     settings = Settings(database_url=PG_URL, database_schema=pg_schema, demo_when_empty=False)
     start = threading.Barrier(TOGETHER)
     built: list[Container] = []
