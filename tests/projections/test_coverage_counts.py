@@ -522,3 +522,19 @@ def test_P3_writes_summed_at_the_end_give_the_rows_upserts_give(container: Conta
     assert results[0] == results[1]
     days = {(p, region): n for level, p, region, n in results[1] if level == "D" and len(region) == 6}
     assert days == {(date(2024, 5, 1), "330402"): 3, (date(2025, 1, 2), "330411"): 3}  # counties
+
+
+@given(as_of=DAYS)
+def test_a_figure_reads_each_level_whose_range_holds_a_period(as_of: date) -> None:
+    # issue #6, P4: a level with nothing to read has no branch in the statement; one with a period in
+    # its range must keep its branch, or its rows would be left out of the figure
+    asked = counts._periods(as_of)
+    first_days = [date(y, m, 1) for y in range(2008, counts.BALANCES_UNTIL + 5) for m in range(1, 13)]
+    days = [asked["month"] + timedelta(days=n) for n in range(31)]
+    has_rows = {
+        "P": True,
+        "Y": any(counts._BALANCES_FROM <= d < asked["year"] for d in first_days if d.month == 1),
+        "M": any(asked["year"] <= d < asked["month"] for d in first_days),
+        "D": any(asked["month"] <= d <= asked["as_of"] for d in days),
+    }
+    assert counts._levels(asked) == tuple(level for level, read in has_rows.items() if read)
