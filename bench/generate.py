@@ -131,12 +131,19 @@ class Shape:
     cities: int
 
     @classmethod
-    def of(cls, scale: float) -> Shape:
-        if scale <= 0:
+    def of(cls, scale: float, regions_of: float | None = None) -> Shape:
+        """The province of ``scale``; ``regions_of``: with the cities and counties of the province of
+        that scale instead of its own (a history of ``scale``'s length in a larger province's regions:
+        the P4 twin, so that a report asks about as many areas at both scales; issue #6)."""
+        if scale <= 0 or (regions_of is not None and regions_of <= 0):
             raise ValueError("scale must be positive")
         entities = max(20, round(ENTITIES_AT_SCALE_1 * scale))
-        counties = max(2, min(90, round(math.sqrt(entities) / 11)))
+        counties = cls._counties(max(20, round(ENTITIES_AT_SCALE_1 * (regions_of or scale))))
         return cls(scale, entities, counties, min(len(CITIES), math.ceil(counties / 8)))
+
+    @staticmethod
+    def _counties(entities: int) -> int:
+        return max(2, min(90, round(math.sqrt(entities) / 11)))
 
     def county_codes(self) -> list[tuple[str, str]]:
         """(city code, county code) for every county, spread over the cities."""
@@ -1061,12 +1068,17 @@ class _Generator:
 
 
 def generate(
-    ledger: Ledger, scale: float, seed: int = 2018, progress: Callable[[str], None] | None = None
+    ledger: Ledger,
+    scale: float,
+    seed: int = 2018,
+    progress: Callable[[str], None] | None = None,
+    regions_of: float | None = None,
 ) -> Summary:
-    """Record the synthetic province of ``scale`` through ``ledger`` (a ``Ledger`` or a ``BulkLedger``)."""
+    """Record the synthetic province of ``scale`` through ``ledger`` (a ``Ledger`` or a ``BulkLedger``);
+    ``regions_of``: in the regions of the province of that scale (``Shape.of``)."""
     before = event_count(ledger)
     started = time.perf_counter()
-    summary = _Generator(ledger, Shape.of(scale), seed, progress).run()
+    summary = _Generator(ledger, Shape.of(scale, regions_of), seed, progress).run()
     summary.seconds = time.perf_counter() - started
     summary.events = event_count(ledger) - before
     return summary
@@ -1093,6 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=0.001, help="1.0: 1M entities, >10M events")
     parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--regions-of", type=float, help="the cities and counties of this scale's province")
     parser.add_argument("--mode", choices=("auto", "commands", "bulk"), default="auto")
     parser.add_argument("--database-url", help="default: DANGJIAN_DATABASE_URL")
     parser.add_argument("--schema", help="default: DANGJIAN_DATABASE_SCHEMA (must exist)")
@@ -1109,7 +1122,9 @@ def main(argv: list[str] | None = None) -> int:
         BulkLedger(ledger_env(settings), vault=container.ledger.vault) if mode == "bulk" else container.ledger
     )
     try:
-        summary = generate(ledger, args.scale, args.seed, lambda s: print(s, file=sys.stderr))
+        summary = generate(
+            ledger, args.scale, args.seed, lambda s: print(s, file=sys.stderr), regions_of=args.regions_of
+        )
         for line in iter_counts(summary):
             print(line)
     finally:

@@ -10,7 +10,7 @@ from datetime import date
 import psycopg
 from sqlalchemy import event, text
 
-from bench.generate import BulkLedger, generate
+from bench.generate import BulkLedger, Shape, generate
 from domain.application import Ledger
 from domain.personal import ERASED
 from infra.store import Container, ledger_env
@@ -126,3 +126,16 @@ def test_issue6_bulk_gathers_the_event_tables_statistics_as_it_doubles(pg_schema
                 (pg_schema,),
             ).fetchone()
         assert analyzed is not None and tuples >= bulk.analyzed_at * 0.9
+
+
+def test_issue6_a_shorter_history_can_be_recorded_in_a_larger_provinces_regions() -> None:
+    # P4's twin: a report of the province asks about as many areas at both scales
+    larger = Shape.of(0.1)
+    shorter = Shape.of(0.001, regions_of=0.1)
+    assert (shorter.counties, shorter.cities) == (larger.counties, larger.cities) == (29, 4)
+    assert shorter.entities == Shape.of(0.001).entities == 1_000
+    assert Shape.of(0.001).counties < shorter.counties
+    own = generate(_memory_ledger(), 0.00002, seed=SEED)
+    assert own.entities == 20 and own.regions == ["330100"]  # its own province: one city
+    wider = generate(_memory_ledger(), 0.00002, seed=SEED, regions_of=0.01)
+    assert wider.entities == 20 and wider.regions == ["330100", "330200"]  # the 0.01 province's two
