@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///var/dangjian.sqlite"
@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     workers, a rebuild's, the relay) filled PostgreSQL's default 100 connections."""
 
     store_pool_max: int = Field(default=20, ge=1)
-    """The most connections a process's event-store pool opens at once (PostgreSQL)."""
+    """The most connections a process's event-store pool opens at once (PostgreSQL); at least
+    ``store_pool_min``."""
 
     projections: Literal["inline", "external"] = "inline"
     """``inline``: the API process updates the read tables after each command (embedded mode).
@@ -92,3 +93,10 @@ class Settings(BaseSettings):
 
     kafka_registry_group: str = "dangjian-registry"
     """The consumer group of ``dangjian ingest``; its committed offsets say what has been handled."""
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> Self:
+        if self.store_pool_max < self.store_pool_min:
+            least, most = self.store_pool_min, self.store_pool_max
+            raise ValueError(f"store_pool_max ({most}) must be at least store_pool_min ({least})")
+        return self

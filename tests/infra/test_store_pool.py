@@ -4,6 +4,7 @@ rebuild's processes, the relay) filled PostgreSQL's default 100 connections."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 
@@ -75,3 +76,8 @@ def test_the_store_pool_is_sized_by_settings(pg_schema: str) -> None:
 def test_a_pool_smaller_than_one_connection_is_refused() -> None:
     with pytest.raises(ValueError, match="store_pool_min"):
         Settings(store_pool_min=0)
+
+
+def test_a_pool_whose_most_is_below_its_least_is_refused() -> None:
+    with pytest.raises(ValueError, match=re.escape("store_pool_max (3) must be at least store_pool_min (4)")):
+        Settings(store_pool_min=4, store_pool_max=3)
