@@ -26,7 +26,7 @@ from projections.stars import StarsView
 from projections.tables import stars_counts as SC
 from projections.tables import stars_entity_counts as SEC
 from tests import factories as f
-from tests.projections.test_coverage_counts import assert_batch_holds_lock, assert_filled_alike
+from tests.projections.test_coverage_counts import assert_batch_holds_lock, assert_filled_alike, some_of
 from tests.projections.test_temporal import STEPS, rate_branch, run_history
 
 FROM_COUNTS, FROM_ROWS = StarsView(counts=True), StarsView(counts=False)
@@ -38,7 +38,7 @@ def _dates(container: Container, pick: random.Random) -> list[date]:
     with container.engine.connect() as conn:
         days = {day for t in (SC, SEC) for day in conn.scalars(select(t.c.period).where(t.c.level == "D"))}
     near = sorted({d + timedelta(days=k) for d in days for k in (-1, 0)} - {date.max})
-    return [*pick.sample(near, min(10, len(near))), date(2024, 12, 31), date(2025, 1, 1), date(2027, 6, 30)]
+    return [*some_of(pick, near, 10), date(2024, 12, 31), date(2025, 1, 1), date(2027, 6, 30)]
 
 
 def _assert_counts_answer_as_rows(container: Container, known: int, as_of: date) -> None:
