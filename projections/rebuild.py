@@ -41,7 +41,13 @@ from sqlalchemy import Connection, Engine, Index, Table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
-from projections.tables import GROUPING_STATISTICS, create_statistics_sql, metadata, missing_columns
+from projections.tables import (
+    GROUPING_STATISTICS,
+    create_statistics_sql,
+    indexes_on,
+    metadata,
+    missing_columns,
+)
 from projections.tables import projection_positions as P
 
 log = logging.getLogger(__name__)
@@ -134,7 +140,7 @@ class RebuildArea:
         """Create the indexes of ``tables`` that ``prepare`` left out (``kept_in_area``), each only once:
         ``index`` and then ``complete`` both call this."""
         for table in tables:
-            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            for index in indexes_on(table, conn.dialect.name):
                 if not kept_in_area(index):
                     conn.execute(CreateIndex(index, if_not_exists=True))
 

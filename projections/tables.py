@@ -150,6 +150,20 @@ whether the receipt came back by the deadline (R6.3), and the business-place org
 they count in: what its mobile-chain counts (``coverage_counts`` family ``C``) are recounted from."""
 
 
+ONLY_ON = "only_on"
+"""The key of an index's ``info`` naming the one dialect it is built on (with ``Index.ddl_if``, which
+``metadata.create_all`` follows but a ``CreateIndex`` run by hand does not: ``indexes_on``)."""
+
+
+def indexes_on(table: Table, dialect: str) -> list[Index]:
+    """The indexes of ``table`` built on ``dialect``'s databases, in name order: those not made for
+    another one (``ONLY_ON``)."""
+    return sorted(
+        (index for index in table.indexes if index.info.get(ONLY_ON, dialect) == dialect),
+        key=lambda index: str(index.name),
+    )
+
+
 def counts_table(name: str) -> Table:
     """A table of pre-aggregated counts (``projections.coverage_counts``): per family, region prefix and
     key (``a``, ``b``), the signed change on a day, stored at the day, its month and its year, and added
@@ -167,8 +181,7 @@ def counts_table(name: str) -> Table:
         Column("delta", BigInteger, nullable=False),
         # the key and the change: a figure's read (``coverage_counts._sums_query``) is an index-only
         # scan on PostgreSQL instead of a heap page read for nearly every row it sums (issue #6, P4).
-        # SQLite has no INCLUDE: there it is a copy of the key, a little write cost for nothing
-        # (``create_indexes`` runs ``CreateIndex`` itself, which ignores ``Index.ddl_if``)
+        # SQLite has no INCLUDE: there it would be a copy of the primary key, so it is PostgreSQL's only
         Index(
             f"ix_{name}_read",
             "family",
@@ -179,7 +192,8 @@ def counts_table(name: str) -> Table:
             "a",
             "b",
             postgresql_include=["delta"],
-        ),
+            info={ONLY_ON: "postgresql"},
+        ).ddl_if(dialect="postgresql"),
     )
 
 
@@ -500,16 +514,26 @@ def remake_reshaped(
 def create_indexes(conn: Connection) -> None:
     """Bring the indexes of existing tables up to date with ``metadata``: create those declared since
     a table was made (``metadata.create_all`` creates missing tables with their indexes, and nothing
-    on a table that exists) and drop the ``RETIRED_INDEXES``. Only the tables' owner may: a process
+    on a table that exists) and drop the ``RETIRED_INDEXES`` and those an earlier version built where
+    they are not made for (``ONLY_ON``). Only the tables' owner may: a process
     connected as another role leaves them to the set-up job (``dangjian setup``) and logs it."""
     present = index_names(conn)
+    dialect = conn.dialect.name
     changes: list[tuple[str, Executable]] = [
         (str(index.name), CreateIndex(index, if_not_exists=True))  # two processes may start at once
         for table in metadata.sorted_tables
-        for index in sorted(table.indexes, key=lambda i: str(i.name))
+        for index in indexes_on(table, dialect)
         if index.name not in present
     ]
-    changes += [(name, text(f'DROP INDEX IF EXISTS "{name}"')) for name in RETIRED_INDEXES if name in present]
+    # the retired, and those an earlier version also built where they are not made for (``ONLY_ON``)
+    elsewhere = [
+        str(index.name)
+        for table in metadata.sorted_tables
+        for index in table.indexes
+        if index.info.get(ONLY_ON, dialect) != dialect
+    ]
+    dropped = [name for name in (*RETIRED_INDEXES, *elsewhere) if name in present]
+    changes += [(name, text(f'DROP INDEX IF EXISTS "{name}"')) for name in dropped]
     for name, change in changes:
         try:
             with conn.begin_nested():
