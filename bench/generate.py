@@ -135,8 +135,10 @@ class Shape:
         """The province of ``scale``; ``regions_of``: with the cities and counties of the province of
         that scale instead of its own (a history of ``scale``'s length in a larger province's regions:
         the P4 twin, so that a report asks about as many areas at both scales; issue #6)."""
-        if scale <= 0 or (regions_of is not None and regions_of <= 0):
-            raise ValueError("scale must be positive")
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, not {scale}")
+        if regions_of is not None and regions_of <= 0:
+            raise ValueError(f"regions_of must be positive, not {regions_of}")
         entities = max(20, round(ENTITIES_AT_SCALE_1 * scale))
         counties = cls._counties(max(20, round(ENTITIES_AT_SCALE_1 * (regions_of or scale))))
         return cls(scale, entities, counties, min(len(CITIES), math.ceil(counties / 8)))

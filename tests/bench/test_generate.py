@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date
 
 import psycopg
+import pytest
 from sqlalchemy import event, text
 
 from bench.generate import BulkLedger, Shape, generate
@@ -139,3 +140,10 @@ def test_issue6_a_shorter_history_can_be_recorded_in_a_larger_provinces_regions(
     assert own.entities == 20 and own.regions == ["330100"]  # its own province: one city
     wider = generate(_memory_ledger(), 0.00002, seed=SEED, regions_of=0.01)
     assert wider.entities == 20 and wider.regions == ["330100", "330200"]  # the 0.01 province's two
+
+
+def test_issue6_a_shape_refuses_a_scale_or_regions_that_are_not_positive_naming_which() -> None:
+    with pytest.raises(ValueError, match=r"^scale must be positive, not 0$"):
+        Shape.of(0)
+    with pytest.raises(ValueError, match=r"^regions_of must be positive, not -1\.0$"):
+        Shape.of(0.001, regions_of=-1.0)
