@@ -24,6 +24,9 @@ What it records, per county, in roughly chronological order of business date:
   stations awarded, raised and revoked, 薪火 demonstrations of organisations and member households,
   markets enrolled in standardisation with the six criteria met or lapsed (a random stream of their
   own per county, so the rest of the province is what it was before they were added);
+- pairings (R10 "(1+1)+N", from 2022, a random stream of their own per county): each station branch
+  with its city's agency branch and three standalone organisations, with an exchange in most quarters
+  and a station visit to each paired organisation in most months;
 - entity status changes (suspended, deregistered), corrections of entities and members, and late
   entries (members and activities recorded last with business dates years earlier).
 
@@ -118,6 +121,8 @@ _ACTIVITY_TYPES = (
     ActivityType.HEART_TO_HEART_TALK,
 )
 ACTIVITY_YEARS = (2022, 2023, 2024, 2025, 2026)
+PAIRED_PER_STATION = 3
+"""R10's N: the 小个专 organisations each station branch pairs with."""
 ROUND_YEARS = (2022, 2023, 2024, 2025)
 
 
@@ -739,6 +744,7 @@ class _Generator:
                 )
 
         self.evaluations(county, station_orgs, standalone, org_entities, members_of, entities)
+        self.pairings(city, county, station_orgs, standalone)
 
         # Corrections of entities (R1.3).
         for entity, _ in entities:
@@ -806,6 +812,68 @@ class _Generator:
                     participant_ids=members_of[org][:5],
                     id=self.id("activity", org, "late"),
                 )
+
+    def pairings(self, city: str, county: str, station_orgs: list[UUID], standalone: list[UUID]) -> None:
+        """R10 "(1+1)+N", from a random stream of its own (the rest of the county is drawn as before
+        they were added): each station branch paired in 2022 with its city's agency branch and with up
+        to ``PAIRED_PER_STATION`` standalone organisations of the county; each pairing's lead holds a
+        pairing exchange in most quarters, and each station branch visits each of its paired
+        organisations in most months, up to the cut-off (``AS_OF``)."""
+        L, ctx, cmd = self.ledger, self.ctx, self.run_command
+        rng = random.Random(f"{self.seed}/{county}/pairings")
+        agency = self.id("org", city, "agency")
+        partners = rng.sample(standalone, min(len(standalone), PAIRED_PER_STATION * len(station_orgs)))
+        for s, station in enumerate(station_orgs):
+            paired = partners[s * PAIRED_PER_STATION : (s + 1) * PAIRED_PER_STATION]
+            for lead, partner in [(agency, station), *((station, org) for org in paired)]:
+                signed = date(2022, 1, rng.randint(4, 20))
+                pairing = cmd(
+                    "pair_organizations",
+                    L.pair_organizations,
+                    ctx,
+                    effective_on=signed,
+                    org_ids=[lead, partner],
+                    agreement_reference=f"结对协议{county}-{s + 1}-{rng.randrange(10_000):04d}",
+                    agreement_signed_on=signed,
+                    plan_year=2022,
+                    plan_items=["联学联建", "走访服务"],
+                )
+                for year in ACTIVITY_YEARS:
+                    for quarter in range(1, 3 if year == AS_OF.year else 5):
+                        if rng.random() < 0.08:
+                            continue  # a missed quarter (R10: at least once a quarter)
+                        month = 3 * quarter - rng.randint(0, 2)
+                        cmd(
+                            "hold_activity",
+                            L.hold_activity,
+                            ctx,
+                            effective_on=max(signed, date(year, month, rng.randint(1, 28))),
+                            org_id=lead,
+                            activity_type=ActivityType.PAIRING_EXCHANGE,
+                            topic=f"{year}年第{quarter}季度结对交流",
+                            host=self.person(rng),
+                            participant_ids=[],
+                            pairing_id=pairing,
+                            id=self.id("exchange", pairing, year, quarter),
+                        )
+            for org in paired:
+                for year in ACTIVITY_YEARS:
+                    for month in range(1, 7 if year == AS_OF.year else 13):
+                        if rng.random() < 0.1:
+                            continue  # a missed month (R10: a visit at least once a month)
+                        cmd(
+                            "hold_activity",
+                            L.hold_activity,
+                            ctx,
+                            effective_on=date(year, month, rng.randint(1, 28)),
+                            org_id=station,
+                            activity_type=ActivityType.STATION_VISIT,
+                            topic=f"{year}年{month}月走访",
+                            host=self.person(rng),
+                            participant_ids=[],
+                            visited_org_id=org,
+                            id=self.id("visit", station, org, year, month),
+                        )
 
     def evaluations(
         self,

@@ -11,9 +11,11 @@ import psycopg
 import pytest
 from sqlalchemy import event, text
 
-from bench.generate import BulkLedger, Shape, generate
+from bench.generate import PAIRED_PER_STATION, BulkLedger, Shape, generate
+from domain.activity import Activity
 from domain.application import Ledger
 from domain.personal import ERASED
+from domain.values import ActivityType
 from infra.store import Container, ledger_env
 from tests.conftest import PG_URL, opened, postgres_settings, require_postgres
 
@@ -147,3 +149,24 @@ def test_issue6_a_shape_refuses_a_scale_or_regions_that_are_not_positive_naming_
         Shape.of(0)
     with pytest.raises(ValueError, match=r"^regions_of must be positive, not -1\.0$"):
         Shape.of(0.001, regions_of=-1.0)
+
+
+def test_issue6_each_station_branch_is_paired_and_meets_and_visits_R10() -> None:
+    """R10 "(1+1)+N": each station branch paired with its city's agency branch and with N 小个专
+    organisations, an exchange in most quarters for each pairing and a visit in most months to each
+    paired organisation, so the report's compliance section counts pairings as a province has them."""
+    ledger = _memory_ledger()
+    summary = generate(ledger, SCALE, seed=SEED)
+    stations = 2 * Shape.of(SCALE).counties
+    pairings = summary.counts["pair_organizations"]
+    assert pairings == stations * (1 + PAIRED_PER_STATION)
+    notifications = ledger.recorder.select_notifications(start=1, limit=1_000_000)
+    held = Counter(
+        str(event.activity_type)
+        for event in map(ledger.mapper.to_domain_event, notifications)
+        if isinstance(event, Activity.Held)
+    )
+    quarters, months = 4 * 4 + 2, 12 * 4 + 6  # 2022 to the cut-off, 30 June 2026
+    assert 0.8 * pairings * quarters < held[ActivityType.PAIRING_EXCHANGE] < pairings * quarters
+    visits_due = stations * PAIRED_PER_STATION * months
+    assert 0.8 * visits_due < held[ActivityType.STATION_VISIT] < visits_due
