@@ -211,10 +211,12 @@ def one_run_key(year: int, run_from: date, run_to: date | None, held_days: Itera
     return first, to, frozenset(d.month for d in held_days if d.year == year)
 
 
-def one_run_compliant(year: int, end: date, key: OneRun) -> bool:
-    """``period_compliance(...).compliant`` of the run and held months of ``one_run_key``."""
+def one_run_compliant(year: int, end: date, key: OneRun, quarterly: bool = False) -> bool:
+    """``period_compliance(...).compliant`` of the run and held months of ``one_run_key`` (by month,
+    or by quarter: a quarter is held when one of its months is)."""
     first, to, months = key
-    return period_compliance(year, end, [(first, to)], [date(year, m, 1) for m in months]).compliant
+    held = [date(year, m, 1) for m in months]
+    return period_compliance(year, end, [(first, to)], held, quarterly=quarterly).compliant
 
 
 # --- reports --------------------------------------------------------------------------------------
@@ -614,13 +616,10 @@ class ActivitiesView:
             themed = _themed_tallies_from_counts(conn, len(areas), prefixes, end)
         else:
             themed = self._themed_tallies(conn, areas, year, start, end, known)
-        pairings = self._pairings_by_area(conn, year, start, end, known, areas)
-        return [
-            ComplianceTallies(
-                year, end, t, Tally.of(e.quarters for e in exchanges), Tally.of(v.months for v in visits)
-            )
-            for t, (exchanges, visits) in zip(themed, pairings, strict=True)
-        ]
+        in_areas, every = self._pairings_in_areas(conn, start, end, known, areas)
+        days = _pairing_days(conn, start, end, known, every) if every else ({}, {})
+        pairings = _pairing_tallies(year, end, in_areas, *days)
+        return [ComplianceTallies(year, end, t, *p) for t, p in zip(themed, pairings, strict=True)]
 
     def _themed_tallies(
         self, conn: Connection, areas: Areas, year: int, start: date, end: date, known: int
@@ -719,18 +718,25 @@ class ActivitiesView:
         exchange_days, visit_days = _pairing_days(conn, start, end, known, pairings)
         return _pairing_compliance(year, end, pairings, exchange_days, visit_days)
 
-    def _pairings_by_area(
-        self, conn: Connection, year: int, start: date, end: date, known: int, areas: Areas
-    ) -> list[tuple[list[ExchangeCompliance], list[VisitCompliance]]]:
+    def _pairings_in_areas(
+        self, conn: Connection, start: date, end: date, known: int, areas: Areas
+    ) -> tuple[list[list[Any]], list[Any]]:
+        """The pairings that ran in the period in each area (either organisation's, R10), and all of
+        them once."""
         within = areas.condition(O.c.region_code)
         query = _pairings_query(start, end, known, regions=True).where(
             *([_pairing_in_region(end, known, within)] if within else [])
         )
         pairings: list[list[Any]] = [[] for _ in areas.codes]
-        for pairing in conn.execute(query):  # in either organisation's area (R10)
+        for pairing in conn.execute(query).all():  # in either organisation's area (R10)
             for i in sorted({*areas.of(pairing.lead_region), *areas.of(pairing.partner_region)}):
                 pairings[i].append(pairing)
-        every = list({p.subject_id: p for area in pairings for p in area}.values())
+        return pairings, list({p.subject_id: p for area in pairings for p in area}.values())
+
+    def _pairings_by_area(
+        self, conn: Connection, year: int, start: date, end: date, known: int, areas: Areas
+    ) -> list[tuple[list[ExchangeCompliance], list[VisitCompliance]]]:
+        pairings, every = self._pairings_in_areas(conn, start, end, known, areas)
         if not every:
             return [([], []) for _ in areas.codes]
         exchange_days, visit_days = _pairing_days(conn, start, end, known, every)
@@ -986,12 +992,16 @@ def _pairings_query(start: date, end: date, known: int, regions: bool = False) -
     )
 
 
+def _is_station_pairing(pairing: Any) -> bool:
+    """A station branch's pairing with a 小个专 organisation: due a visit a month (R10)."""
+    return bool(
+        pairing.kind == PairingKind.BRANCH_SMALL_PRIVATE.value
+        and pairing.lead_kind == OrgKind.STATION_BRANCH.value
+    )
+
+
 def _station_pairings(pairings: list[Any]) -> list[Any]:
-    return [
-        p
-        for p in pairings
-        if p.kind == PairingKind.BRANCH_SMALL_PRIVATE.value and p.lead_kind == OrgKind.STATION_BRANCH.value
-    ]
+    return [p for p in pairings if _is_station_pairing(p)]
 
 
 def _pairing_days(
@@ -1006,7 +1016,7 @@ def _pairing_days(
         visible(A, end, known),
         among(conn, A.c.pairing_id, [p.subject_id for p in pairings]),
     )
-    for pairing_id, held_on in conn.execute(exchanges):
+    for pairing_id, held_on in conn.execute(exchanges).all():  # one fetch, not one per row
         exchange_days[pairing_id].append(held_on)
 
     station_pairings = _station_pairings(pairings)
@@ -1019,7 +1029,7 @@ def _pairing_days(
             visible(A, end, known),
             among(conn, A.c.org_id, {p.lead_org_id for p in station_pairings}),
         )
-        for station, visited, held_on in conn.execute(visits):
+        for station, visited, held_on in conn.execute(visits).all():
             visit_days[(station, visited)].append(held_on)
     return exchange_days, visit_days
 
@@ -1061,6 +1071,50 @@ def _pairing_compliance(
             )
         )
     return exchange_rows, visit_rows
+
+
+def _pairing_tallies(
+    year: int,
+    end: date,
+    in_areas: list[list[Any]],
+    exchange_days: dict[UUID, list[date]],
+    visit_days: dict[tuple[UUID, UUID], list[date]],
+) -> list[tuple[Tally, Tally]]:
+    """Per area, ``Tally.of`` the quarters of its pairings' exchanges and of the months of their
+    station visits (``_pairing_compliance``), without a line per pairing: each pairing's compliance is
+    worked out once whatever the number of its areas, and once per ``one_run_key`` (most pairings run
+    all year, so they differ only by the periods held; issue #6, P4: the report's pairings section
+    grows with the province's pairings, not with its history)."""
+    memo: dict[tuple[OneRun, bool], bool] = {}
+
+    def compliant(run: tuple[date, date | None], days: Iterable[date], quarterly: bool) -> bool:
+        key = (one_run_key(year, *run, days), quarterly)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = one_run_compliant(year, end, key[0], quarterly)
+        return found
+
+    worked_out: dict[UUID, tuple[bool, bool | None]] = {}
+    tallies = []
+    for area in in_areas:
+        exchanges, visits = Tally(), Tally()
+        for p in area:
+            flags = worked_out.get(p.subject_id)
+            if flags is None:
+                run = (p.started_on, p.ended_on)
+                exchanged = compliant(run, exchange_days.get(p.subject_id, ()), True)
+                visited = None
+                if _is_station_pairing(p):
+                    days = visit_days.get((p.lead_org_id, p.partner_org_id), ())
+                    visited = compliant(run, [d for d in days if _runs([run], d)], False)
+                flags = worked_out[p.subject_id] = (exchanged, visited)
+            exchanges.total += 1
+            exchanges.compliant += flags[0]
+            if flags[1] is not None:
+                visits.total += 1
+                visits.compliant += flags[1]
+        tallies.append((exchanges, visits))
+    return tallies
 
 
 def _runs(runs: list[tuple[date, date | None]], day: date) -> bool:

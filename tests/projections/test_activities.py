@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, update
 
 from domain.envelope import CommandContext
 from domain.targets import VOLUNTEER_MIN_SHARE
-from domain.values import ActivityType, Affiliation, MemberCategory, OrgKind
+from domain.values import ActivityType, Affiliation, MemberCategory, OrgKind, PairingKind
 from infra.store import Container
 from projections import coverage_counts
 from projections.activities import (
@@ -25,6 +25,8 @@ from projections.activities import (
     ComplianceTallies,
     Tally,
     VolunteerTallies,
+    _pairing_compliance,
+    _pairing_tallies,
     one_run_compliant,
     one_run_key,
     period_compliance,
@@ -321,24 +323,105 @@ def test_R10_period_compliance_equals_reading_the_year_day_by_day(
     end=_DAYS,
     run=st.tuples(_DAYS, st.one_of(st.none(), _DAYS)).filter(lambda r: r[1] is None or r[0] < r[1]),
     held=st.lists(_DAYS, max_size=6),
+    quarterly=st.booleans(),
 )
 @settings(max_examples=500, deadline=None)
 def test_R10_one_runs_compliance_depends_only_on_its_key(
-    year: int, end: date, run: tuple[date, date | None], held: list[date]
+    year: int, end: date, run: tuple[date, date | None], held: list[date], quarterly: bool
 ) -> None:
     """The report works out the themed-day compliance once per ``one_run_key`` (issue #6, P4): the
     run clipped to the year and the months held give every period as the run and days themselves."""
     key = one_run_key(year, *run, held)
     first, to, months = key
-    original = period_compliance(year, end, [run], held)
-    keyed = period_compliance(year, end, [(first, to)], [date(year, m, 1) for m in months])
+    original = period_compliance(year, end, [run], held, quarterly)
+    keyed = period_compliance(year, end, [(first, to)], [date(year, m, 1) for m in months], quarterly)
     assert (keyed.due, keyed.held, keyed.missed, keyed.pending) == (
         original.due,
         original.held,
         original.missed,
         original.pending,
     )
-    assert one_run_compliant(year, end, key) is original.compliant
+    assert one_run_compliant(year, end, key, quarterly) is original.compliant
+
+
+_AROUND_2025 = st.dates(date(2024, 12, 1), date(2026, 1, 31))
+"""Days near one year, so that runs and activities often meet in the same month or quarter."""
+
+
+@dataclass(frozen=True)
+class _Pairing:
+    """What ``_pairing_compliance`` and ``_pairing_tallies`` read of a pairing row."""
+
+    subject_id: UUID
+    kind: str
+    lead_kind: str
+    lead_org_id: UUID
+    partner_org_id: UUID
+    started_on: date
+    ended_on: date | None
+
+
+_PAIRING_KINDS = st.sampled_from(
+    [
+        (PairingKind.AGENCY_STATION.value, OrgKind.AGENCY_BRANCH.value),
+        (PairingKind.BRANCH_SMALL_PRIVATE.value, OrgKind.STATION_BRANCH.value),
+        (PairingKind.BRANCH_SMALL_PRIVATE.value, OrgKind.AGENCY_BRANCH.value),
+    ]
+)
+
+
+@st.composite
+def _pairings(draw: st.DrawFn) -> tuple[list[list[_Pairing]], dict[UUID, list[date]], dict[Any, list[date]]]:
+    """Pairings among three organisations (so that two pairings may share a station and a partner),
+    each in one or more of three areas, with exchange and visit days."""
+    orgs = [UUID(int=n) for n in range(1, 4)]
+    pairings = []
+    for n in range(draw(st.integers(0, 5))):
+        kind, lead_kind = draw(_PAIRING_KINDS)
+        lead, partner = draw(st.permutations(orgs))[:2]
+        started = draw(_AROUND_2025)
+        ended = draw(st.one_of(st.none(), _AROUND_2025.filter(lambda d, s=started: d > s)))
+        pairings.append(_Pairing(UUID(int=100 + n), kind, lead_kind, lead, partner, started, ended))
+    in_areas = [[p for p in pairings if draw(st.booleans())] for _ in range(3)]
+    exchanges = {p.subject_id: draw(_most_periods(3)) for p in pairings}
+    visits = {(p.lead_org_id, p.partner_org_id): draw(_most_periods(1)) for p in pairings}
+    return in_areas, exchanges, visits
+
+
+def _most_periods(months: int) -> st.SearchStrategy[list[date]]:
+    """A day in most periods of ``months`` months of 2025 (all but at most one), and a few days
+    around them: compliance then turns on the edges of the runs, not on a missed period elsewhere."""
+    periods = range(1, 13, months)
+    return st.tuples(
+        st.sets(st.sampled_from(periods), max_size=1),
+        st.lists(st.integers(0, 27), min_size=len(periods), max_size=len(periods)),
+        st.lists(_AROUND_2025, max_size=2),
+    ).map(
+        lambda drawn: (
+            [
+                date(2025, first, 1) + timedelta(days=offset * months)
+                for first, offset in zip(periods, drawn[1], strict=True)
+                if first not in drawn[0]
+            ]
+            + drawn[2]
+        )
+    )
+
+
+@given(year=st.sampled_from([2025]), end=_AROUND_2025, drawn=_pairings())
+@settings(max_examples=300, deadline=None)
+def test_R10_the_pairing_tallies_count_what_the_pairing_lists_say(
+    year: int, end: date, drawn: tuple[list[list[_Pairing]], dict[UUID, list[date]], dict[Any, list[date]]]
+) -> None:
+    """The report's counted pairings (``_pairing_tallies``, each pairing worked out once per
+    ``one_run_key``: issue #6, P4) equal ``Tally.of`` the lists of ``_pairing_compliance`` in every area:
+    the quarters with an exchange of each pairing, the months with a visit of each station pairing."""
+    in_areas, exchanges, visits = drawn
+    tallies = _pairing_tallies(year, end, in_areas, exchanges, visits)
+    listed = [_pairing_compliance(year, end, area, exchanges, visits) for area in in_areas]
+    assert tallies == [
+        (Tally.of(e.quarters for e in ex), Tally.of(v.months for v in vi)) for ex, vi in listed
+    ]
 
 
 def test_R10_themed_day_tallies_take_an_organisations_rows_area_by_area(
