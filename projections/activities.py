@@ -54,7 +54,7 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, Table, and_, exists, func, or_, select
+from sqlalchemy import Connection, Select, Table, and_, case, exists, func, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.activity import Activity
@@ -616,9 +616,7 @@ class ActivitiesView:
             themed = _themed_tallies_from_counts(conn, len(areas), prefixes, end)
         else:
             themed = self._themed_tallies(conn, areas, year, start, end, known)
-        in_areas, every = self._pairings_in_areas(conn, start, end, known, areas)
-        days = _pairing_days(conn, start, end, known, every) if every else ({}, {})
-        pairings = _pairing_tallies(year, end, in_areas, *days)
+        pairings = _pairing_tallies(conn, year, start, end, known, areas)
         return [ComplianceTallies(year, end, t, *p) for t, p in zip(themed, pairings, strict=True)]
 
     def _themed_tallies(
@@ -1074,46 +1072,101 @@ def _pairing_compliance(
 
 
 def _pairing_tallies(
-    year: int,
-    end: date,
-    in_areas: list[list[Any]],
-    exchange_days: dict[UUID, list[date]],
-    visit_days: dict[tuple[UUID, UUID], list[date]],
+    conn: Connection, year: int, start: date, end: date, known: int, areas: Areas
 ) -> list[tuple[Tally, Tally]]:
     """Per area, ``Tally.of`` the quarters of its pairings' exchanges and of the months of their
-    station visits (``_pairing_compliance``), without a line per pairing: each pairing's compliance is
-    worked out once whatever the number of its areas, and once per ``one_run_key`` (most pairings run
-    all year, so they differ only by the periods held; issue #6, P4: the report's pairings section
-    grows with the province's pairings, not with its history)."""
-    memo: dict[tuple[OneRun, bool], bool] = {}
+    station visits, as ``_pairing_compliance`` lists them (R10), counted by one statement: the
+    pairings' rows, exchanges and visits stay in the database and only the tallies come back (issue
+    #6, P4: at the scale-1.0 province's 720 pairings, reading them and their 4,240 activities of the
+    half year into Python was about three quarters of the report's time). A pairing counts in the area
+    of either of its organisations (R10); a period is missed when it was due, its due part is over on
+    ``end`` and no activity was held in it, as ``period_compliance`` says for the pairing's one run."""
+    within = areas.condition(O.c.region_code)
+    p = (
+        _pairings_query(start, end, known, regions=True)
+        .where(*([_pairing_in_region(end, known, within)] if within else []))
+        .order_by(None)
+        .cte("p")
+    )
+    quarters = [period for period in _periods(year, True) if period[1] <= end]
+    months = [period for period in _periods(year, False) if period[1] <= end]
 
-    def compliant(run: tuple[date, date | None], days: Iterable[date], quarterly: bool) -> bool:
-        key = (one_run_key(year, *run, days), quarterly)
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = one_run_compliant(year, end, key[0], quarterly)
-        return found
+    def held(activity_type: ActivityType, periods: list[tuple[int, date, date]]) -> list[Any]:
+        """A column per period: 1 when an activity was held in it (NULL without any)."""
+        return [
+            func.max(case((and_(A.c.held_on >= first, A.c.held_on <= last), 1), else_=0)).label(f"h{n}")
+            for n, first, last in periods
+        ]
 
-    worked_out: dict[UUID, tuple[bool, bool | None]] = {}
-    tallies = []
-    for area in in_areas:
-        exchanges, visits = Tally(), Tally()
-        for p in area:
-            flags = worked_out.get(p.subject_id)
-            if flags is None:
-                run = (p.started_on, p.ended_on)
-                exchanged = compliant(run, exchange_days.get(p.subject_id, ()), True)
-                visited = None
-                if _is_station_pairing(p):
-                    days = visit_days.get((p.lead_org_id, p.partner_org_id), ())
-                    visited = compliant(run, [d for d in days if _runs([run], d)], False)
-                flags = worked_out[p.subject_id] = (exchanged, visited)
-            exchanges.total += 1
-            exchanges.compliant += flags[0]
-            if flags[1] is not None:
-                visits.total += 1
-                visits.compliant += flags[1]
-        tallies.append((exchanges, visits))
+    def of_type(activity_type: ActivityType) -> list[ColumnElement[bool]]:
+        return [
+            A.c.activity_type == activity_type.value,
+            A.c.held_on >= start,
+            A.c.held_on <= end,
+            visible(A, end, known),
+        ]
+
+    exchanged = (
+        select(A.c.pairing_id, *held(ActivityType.PAIRING_EXCHANGE, quarters))
+        .where(*of_type(ActivityType.PAIRING_EXCHANGE), A.c.pairing_id.in_(select(p.c.subject_id)))
+        .group_by(A.c.pairing_id)
+        .subquery("exchanged")
+    )
+    visited = (  # only the visits on the days the pairing ran (``_pairing_compliance``)
+        select(p.c.subject_id, *held(ActivityType.STATION_VISIT, months))
+        .join_from(p, A, and_(A.c.org_id == p.c.lead_org_id, A.c.visited_org_id == p.c.partner_org_id))
+        .where(
+            *of_type(ActivityType.STATION_VISIT),
+            A.c.held_on >= p.c.started_on,
+            or_(p.c.ended_on.is_(None), A.c.held_on < p.c.ended_on),
+        )
+        .group_by(p.c.subject_id)
+        .subquery("visited")
+    )
+    day_after_end = end + _DAY
+
+    def compliant(periods: list[tuple[int, date, date]], held_in: Any) -> ColumnElement[bool]:
+        """No period missed: due (the run covers one of its days up to ``end``), over (its due part
+        ends by ``end``) and not held."""
+        missed = [
+            and_(
+                p.c.started_on <= last,
+                p.c.started_on <= end,
+                or_(p.c.ended_on.is_(None), and_(p.c.ended_on > first, p.c.ended_on > p.c.started_on)),
+                true() if last <= end else and_(p.c.ended_on.is_not(None), p.c.ended_on <= day_after_end),
+                func.coalesce(held_in.c[f"h{n}"], 0) == 0,
+            )
+            for n, first, last in periods
+        ]
+        return not_(or_(*missed)) if missed else true()
+
+    station = and_(
+        p.c.kind == PairingKind.BRANCH_SMALL_PRIVATE.value, p.c.lead_kind == OrgKind.STATION_BRANCH.value
+    )
+    compliance = (  # each pairing's, summed per pair of regions: a few hundred rows for a province
+        select(
+            p.c.lead_region,
+            p.c.partner_region,
+            func.count(),
+            func.sum(case((compliant(quarters, exchanged), 1), else_=0)),
+            func.sum(case((station, 1), else_=0)),
+            func.sum(case((and_(station, compliant(months, visited)), 1), else_=0)),
+        )
+        .select_from(
+            p.outerjoin(exchanged, exchanged.c.pairing_id == p.c.subject_id).outerjoin(
+                visited, visited.c.subject_id == p.c.subject_id
+            )
+        )
+        .group_by(p.c.lead_region, p.c.partner_region)
+    )
+    tallies = [(Tally(), Tally()) for _ in areas.codes]
+    for lead, partner, pairings, exchanges_met, stations, visits_met in conn.execute(compliance).all():
+        for i in sorted({*areas.of(lead), *areas.of(partner)}):  # in either organisation's area (R10)
+            exchanges, visits = tallies[i]
+            exchanges.total += pairings
+            exchanges.compliant += exchanges_met
+            visits.total += stations
+            visits.compliant += visits_met
     return tallies
 
 
