@@ -380,19 +380,28 @@ _PAIRING_KINDS = st.sampled_from(
 
 
 def _most_periods(months: int) -> st.SearchStrategy[list[date]]:
-    """A day in most periods of ``months`` months of 2025 (all but at most one), and a few days
-    around them: compliance then turns on the edges of the runs, not on a missed period elsewhere."""
-    periods = range(1, 13, months)
+    """A day in most periods of ``months`` months of 2025 (all but at most one), often its first or
+    last, and a few days around them: compliance then turns on the edges of the runs and periods, not
+    on a missed period elsewhere."""
+    firsts = [date(2025, m, 1) for m in range(1, 13, months)]
+    lasts = [
+        first.replace(year=first.year + 1, month=1)
+        if first.month + months > 12
+        else first.replace(month=first.month + months)
+        for first in firsts
+    ]
+    bounds = [(first, last - timedelta(days=1)) for first, last in zip(firsts, lasts, strict=True)]
+    day_in = st.sampled_from(["first", "last", "between"])
     return st.tuples(
-        st.sets(st.sampled_from(periods), max_size=1),
-        st.lists(st.integers(0, 27), min_size=len(periods), max_size=len(periods)),
+        st.sets(st.sampled_from(range(len(bounds))), max_size=1),
+        st.lists(st.tuples(day_in, st.integers(1, 27)), min_size=len(bounds), max_size=len(bounds)),
         st.lists(_EDGES, max_size=2),
     ).map(
         lambda drawn: (
             [
-                date(2025, first, 1) + timedelta(days=offset * months)
-                for first, offset in zip(periods, drawn[1], strict=True)
-                if first not in drawn[0]
+                first if where == "first" else last if where == "last" else first + timedelta(days=offset)
+                for n, ((first, last), (where, offset)) in enumerate(zip(bounds, drawn[1], strict=True))
+                if n not in drawn[0]
             ]
             + drawn[2]
         )
