@@ -843,37 +843,54 @@ class _Generator:
                         if rng.random() < 0.08:
                             continue  # a missed quarter (R10: at least once a quarter)
                         month = 3 * quarter - rng.randint(0, 2)
-                        cmd(
-                            "hold_activity",
-                            L.hold_activity,
-                            ctx,
-                            effective_on=max(signed, date(year, month, rng.randint(1, 28))),
-                            org_id=lead,
-                            activity_type=ActivityType.PAIRING_EXCHANGE,
-                            topic=f"{year}年第{quarter}季度结对交流",
-                            host=self.person(rng),
-                            participant_ids=[],
+                        self._contact(
+                            rng,
+                            lead,
+                            max(signed, date(year, month, rng.randint(1, 28))),
+                            ActivityType.PAIRING_EXCHANGE,
+                            f"{year}年第{quarter}季度结对交流",
+                            self.id("exchange", pairing, year, quarter),
                             pairing_id=pairing,
-                            id=self.id("exchange", pairing, year, quarter),
                         )
             for org in paired:
                 for year in ACTIVITY_YEARS:
                     for month in range(1, 7 if year == AS_OF.year else 13):
                         if rng.random() < 0.1:
                             continue  # a missed month (R10: a visit at least once a month)
-                        cmd(
-                            "hold_activity",
-                            L.hold_activity,
-                            ctx,
-                            effective_on=date(year, month, rng.randint(1, 28)),
-                            org_id=station,
-                            activity_type=ActivityType.STATION_VISIT,
-                            topic=f"{year}年{month}月走访",
-                            host=self.person(rng),
-                            participant_ids=[],
+                        self._contact(
+                            rng,
+                            station,
+                            date(year, month, rng.randint(1, 28)),
+                            ActivityType.STATION_VISIT,
+                            f"{year}年{month}月走访",
+                            self.id("visit", station, org, year, month),
                             visited_org_id=org,
-                            id=self.id("visit", station, org, year, month),
                         )
+
+    def _contact(
+        self,
+        rng: random.Random,
+        org: UUID,
+        day: date,
+        activity_type: ActivityType,
+        topic: str,
+        activity_id: UUID,
+        **details: UUID,
+    ) -> None:
+        """A pairing exchange or a station visit (R10): held by ``org``, no participants recorded."""
+        self.run_command(
+            "hold_activity",
+            self.ledger.hold_activity,
+            self.ctx,
+            effective_on=day,
+            org_id=org,
+            activity_type=activity_type,
+            topic=topic,
+            host=self.person(rng),
+            participant_ids=[],
+            id=activity_id,
+            **details,
+        )
 
     def evaluations(
         self,
