@@ -716,25 +716,14 @@ class ActivitiesView:
         exchange_days, visit_days = _pairing_days(conn, start, end, known, pairings)
         return _pairing_compliance(year, end, pairings, exchange_days, visit_days)
 
-    def _pairings_in_areas(
-        self, conn: Connection, start: date, end: date, known: int, areas: Areas
-    ) -> tuple[list[list[Any]], list[Any]]:
-        """The pairings that ran in the period in each area (either organisation's, R10), and all of
-        them once."""
-        within = areas.condition(O.c.region_code)
-        query = _pairings_query(start, end, known, regions=True).where(
-            *([_pairing_in_region(end, known, within)] if within else [])
-        )
-        pairings: list[list[Any]] = [[] for _ in areas.codes]
-        for pairing in conn.execute(query).all():  # in either organisation's area (R10)
-            for i in sorted({*areas.of(pairing.lead_region), *areas.of(pairing.partner_region)}):
-                pairings[i].append(pairing)
-        return pairings, list({p.subject_id: p for area in pairings for p in area}.values())
-
     def _pairings_by_area(
         self, conn: Connection, year: int, start: date, end: date, known: int, areas: Areas
     ) -> list[tuple[list[ExchangeCompliance], list[VisitCompliance]]]:
-        pairings, every = self._pairings_in_areas(conn, start, end, known, areas)
+        pairings: list[list[Any]] = [[] for _ in areas.codes]
+        for pairing in conn.execute(_area_pairings_query(start, end, known, areas)).all():
+            for i in sorted({*areas.of(pairing.lead_region), *areas.of(pairing.partner_region)}):
+                pairings[i].append(pairing)  # in either organisation's area (R10)
+        every = list({p.subject_id: p for area in pairings for p in area}.values())
         if not every:
             return [([], []) for _ in areas.codes]
         exchange_days, visit_days = _pairing_days(conn, start, end, known, every)
@@ -990,6 +979,15 @@ def _pairings_query(start: date, end: date, known: int, regions: bool = False) -
     )
 
 
+def _area_pairings_query(start: date, end: date, known: int, areas: Areas) -> Select[Any]:
+    """``_pairings_query`` with both regions, of the pairings with either organisation in one of the
+    areas (R10)."""
+    within = areas.condition(O.c.region_code)
+    return _pairings_query(start, end, known, regions=True).where(
+        *([_pairing_in_region(end, known, within)] if within else [])
+    )
+
+
 def _is_station_pairing(pairing: Any) -> bool:
     """A station branch's pairing with a 小个专 organisation: due a visit a month (R10)."""
     return bool(
@@ -1081,17 +1079,11 @@ def _pairing_tallies(
     half year into Python was about three quarters of the report's time). A pairing counts in the area
     of either of its organisations (R10); a period is missed when it was due, its due part is over on
     ``end`` and no activity was held in it, as ``period_compliance`` says for the pairing's one run."""
-    within = areas.condition(O.c.region_code)
-    p = (
-        _pairings_query(start, end, known, regions=True)
-        .where(*([_pairing_in_region(end, known, within)] if within else []))
-        .order_by(None)
-        .cte("p")
-    )
+    p = _area_pairings_query(start, end, known, areas).order_by(None).cte("p")
     quarters = [period for period in _periods(year, True) if period[1] <= end]
     months = [period for period in _periods(year, False) if period[1] <= end]
 
-    def held(activity_type: ActivityType, periods: list[tuple[int, date, date]]) -> list[Any]:
+    def held(periods: list[tuple[int, date, date]]) -> list[Any]:
         """A column per period: 1 when an activity was held in it (NULL without any)."""
         return [
             func.max(case((and_(A.c.held_on >= first, A.c.held_on <= last), 1), else_=0)).label(f"h{n}")
@@ -1107,13 +1099,13 @@ def _pairing_tallies(
         ]
 
     exchanged = (
-        select(A.c.pairing_id, *held(ActivityType.PAIRING_EXCHANGE, quarters))
+        select(A.c.pairing_id, *held(quarters))
         .where(*of_type(ActivityType.PAIRING_EXCHANGE), A.c.pairing_id.in_(select(p.c.subject_id)))
         .group_by(A.c.pairing_id)
         .subquery("exchanged")
     )
     visited = (  # only the visits on the days the pairing ran (``_pairing_compliance``)
-        select(p.c.subject_id, *held(ActivityType.STATION_VISIT, months))
+        select(p.c.subject_id, *held(months))
         .join_from(p, A, and_(A.c.org_id == p.c.lead_org_id, A.c.visited_org_id == p.c.partner_org_id))
         .where(
             *of_type(ActivityType.STATION_VISIT),

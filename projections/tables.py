@@ -155,13 +155,14 @@ ONLY_ON = "only_on"
 ``metadata.create_all`` follows but a ``CreateIndex`` run by hand does not: ``indexes_on``)."""
 
 
+def built_on(index: Index, dialect: str) -> bool:
+    """Whether ``index`` is built on ``dialect``'s databases: it is not made for another (``ONLY_ON``)."""
+    return bool(index.info.get(ONLY_ON, dialect) == dialect)
+
+
 def indexes_on(table: Table, dialect: str) -> list[Index]:
-    """The indexes of ``table`` built on ``dialect``'s databases, in name order: those not made for
-    another one (``ONLY_ON``)."""
-    return sorted(
-        (index for index in table.indexes if index.info.get(ONLY_ON, dialect) == dialect),
-        key=lambda index: str(index.name),
-    )
+    """The indexes of ``table`` built on ``dialect``'s databases (``built_on``), in name order."""
+    return sorted((i for i in table.indexes if built_on(i, dialect)), key=lambda index: str(index.name))
 
 
 def counts_table(name: str) -> Table:
@@ -530,7 +531,7 @@ def create_indexes(conn: Connection) -> None:
         str(index.name)
         for table in metadata.sorted_tables
         for index in table.indexes
-        if index.info.get(ONLY_ON, dialect) != dialect
+        if not built_on(index, dialect)
     ]
     dropped = [name for name in (*RETIRED_INDEXES, *elsewhere) if name in present]
     changes += [(name, text(f'DROP INDEX IF EXISTS "{name}"')) for name in dropped]
