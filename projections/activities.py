@@ -54,7 +54,22 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, Table, and_, case, exists, func, not_, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.activity import Activity
@@ -942,11 +957,16 @@ def _themed_compliance(
     return sorted(result, key=lambda r: (r.region_code, r.name, r.org_id))  # UUIDs order as their text
 
 
-def _org_region(column: Any, end: date, known: int) -> Select[Any]:
+Day = date | ColumnElement[date]
+Position = int | ColumnElement[int]
+"""A date or a position: a value, or a bound parameter of a statement built once (``visible``)."""
+
+
+def _org_region(column: Any, end: Day, known: Position) -> Select[Any]:
     return select(O.c.region_code).where(O.c.subject_id == column, visible(O, end, known))
 
 
-def _pairing_in_region(end: date, known: int, within: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+def _pairing_in_region(end: Day, known: Position, within: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     """Pairings with either organisation in the region (``within``: conditions on its region code)."""
     return or_(
         exists(_org_region(PR.c.lead_org_id, end, known).where(*within)),
@@ -954,7 +974,7 @@ def _pairing_in_region(end: date, known: int, within: list[ColumnElement[bool]])
     )
 
 
-def _pairings_query(start: date, end: date, known: int, regions: bool = False) -> Select[Any]:
+def _pairings_query(start: Day, end: Day, known: Position, regions: bool = False) -> Select[Any]:
     """The pairings that ran in the period, with the lead organisation's kind (and both regions)."""
     lead_kind = (
         select(O.c.kind)
@@ -979,7 +999,7 @@ def _pairings_query(start: date, end: date, known: int, regions: bool = False) -
     )
 
 
-def _area_pairings_query(start: date, end: date, known: int, areas: Areas) -> Select[Any]:
+def _area_pairings_query(start: Day, end: Day, known: Position, areas: Areas) -> Select[Any]:
     """``_pairings_query`` with both regions, of the pairings with either organisation in one of the
     areas (R10)."""
     within = areas.condition(O.c.region_code)
@@ -1077,17 +1097,50 @@ def _pairing_tallies(
     pairings' rows, exchanges and visits stay in the database and only the tallies come back (issue
     #6, P4: at the scale-1.0 province's 720 pairings, reading them and their 4,240 activities of the
     half year into Python was about three quarters of the report's time). A pairing counts in the area
-    of either of its organisations (R10); a period is missed when it was due, its due part is over on
-    ``end`` and no activity was held in it, as ``period_compliance`` says for the pairing's one run."""
-    p = _area_pairings_query(start, end, known, areas).order_by(None).cte("p")
-    quarters = [period for period in _periods(year, True) if period[1] <= end]
-    months = [period for period in _periods(year, False) if period[1] <= end]
+    of either of its organisations (R10)."""
+    query = _pairing_tallies_query(year, _begun(year, True, end), _begun(year, False, end), areas.codes)
+    params = {"start": start, "end": end, "known": known, "day_after_end": end + _DAY}
+    tallies = [(Tally(), Tally()) for _ in areas.codes]
+    for lead, partner, pairings, exchanges_met, stations, visits_met in conn.execute(query, params).all():
+        for i in sorted({*areas.of(lead), *areas.of(partner)}):  # in either organisation's area (R10)
+            exchanges, visits = tallies[i]
+            exchanges.total += pairings
+            exchanges.compliant += exchanges_met
+            visits.total += stations
+            visits.compliant += visits_met
+    return tallies
 
-    def held(periods: list[tuple[int, date, date]]) -> list[Any]:
+
+Begun = tuple[tuple[int, date, date, bool], ...]
+"""The periods of a year begun by a period end: number, first day, last day, and whether it is over
+(its last day is on or before the period end)."""
+
+
+def _begun(year: int, quarterly: bool, end: date) -> Begun:
+    return tuple(
+        (n, first, last, last <= end) for n, first, last in _periods(year, quarterly) if first <= end
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _pairing_tallies_query(year: int, quarters: Begun, months: Begun, codes: tuple[str | None, ...]) -> Any:
+    """``_pairing_tallies``' statement, built once per year, begun periods and areas, with the period's
+    first day and end, the position and the day after the end as bound parameters (``start``, ``end``,
+    ``known``, ``day_after_end``): building it took about a third of the pairings' time in a report
+    (issue #6, P4).
+
+    It works out each pairing's periods and sums them per pair of regions: a period is missed when it
+    was due, its due part is over on the period end and no activity was held in it, as
+    ``period_compliance`` says for the pairing's one run."""
+    start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
+    known = bindparam("known", type_=BigInteger)
+    p = _area_pairings_query(start, end, known, Areas(codes)).order_by(None).cte("p")
+
+    def held(periods: Begun) -> list[Any]:
         """A column per period: 1 when an activity was held in it (NULL without any)."""
         return [
             func.max(case((and_(A.c.held_on >= first, A.c.held_on <= last), 1), else_=0)).label(f"h{n}")
-            for n, first, last in periods
+            for n, first, last, _ in periods
         ]
 
     def of_type(activity_type: ActivityType) -> list[ColumnElement[bool]]:
@@ -1115,9 +1168,9 @@ def _pairing_tallies(
         .group_by(p.c.subject_id)
         .subquery("visited")
     )
-    day_after_end = end + _DAY
+    day_after_end = bindparam("day_after_end", type_=Date)
 
-    def compliant(periods: list[tuple[int, date, date]], held_in: Any) -> ColumnElement[bool]:
+    def compliant(periods: Begun, held_in: Any) -> ColumnElement[bool]:
         """No period missed: due (the run covers one of its days up to ``end``), over (its due part
         ends by ``end``) and not held."""
         missed = [
@@ -1125,17 +1178,17 @@ def _pairing_tallies(
                 p.c.started_on <= last,
                 p.c.started_on <= end,
                 or_(p.c.ended_on.is_(None), and_(p.c.ended_on > first, p.c.ended_on > p.c.started_on)),
-                true() if last <= end else and_(p.c.ended_on.is_not(None), p.c.ended_on <= day_after_end),
+                true() if over else and_(p.c.ended_on.is_not(None), p.c.ended_on <= day_after_end),
                 func.coalesce(held_in.c[f"h{n}"], 0) == 0,
             )
-            for n, first, last in periods
+            for n, first, last, over in periods
         ]
         return not_(or_(*missed)) if missed else true()
 
     station = and_(
         p.c.kind == PairingKind.BRANCH_SMALL_PRIVATE.value, p.c.lead_kind == OrgKind.STATION_BRANCH.value
     )
-    compliance = (  # each pairing's, summed per pair of regions: a few hundred rows for a province
+    return (  # each pairing's, summed per pair of regions: a few hundred rows for a province
         select(
             p.c.lead_region,
             p.c.partner_region,
@@ -1151,15 +1204,6 @@ def _pairing_tallies(
         )
         .group_by(p.c.lead_region, p.c.partner_region)
     )
-    tallies = [(Tally(), Tally()) for _ in areas.codes]
-    for lead, partner, pairings, exchanges_met, stations, visits_met in conn.execute(compliance).all():
-        for i in sorted({*areas.of(lead), *areas.of(partner)}):  # in either organisation's area (R10)
-            exchanges, visits = tallies[i]
-            exchanges.total += pairings
-            exchanges.compliant += exchanges_met
-            visits.total += stations
-            visits.compliant += visits_met
-    return tallies
 
 
 def _runs(runs: list[tuple[date, date | None]], day: date) -> bool:

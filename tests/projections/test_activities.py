@@ -26,6 +26,7 @@ from projections.activities import (
     Tally,
     VolunteerTallies,
     _pairing_tallies,
+    _pairing_tallies_query,
     one_run_compliant,
     one_run_key,
     period_compliance,
@@ -480,6 +481,29 @@ def test_R10_the_pairing_tallies_count_what_the_pairing_lists_say(
             assert tallies == [
                 (Tally.of(e.quarters for e in ex), Tally.of(v.months for v in vi)) for ex, vi in listed
             ], known
+
+
+def test_P4_the_pairing_tallies_statement_is_built_once_per_year_begun_periods_and_areas(
+    container: Container,
+) -> None:
+    """Issue #6, P4: ``_pairing_tallies`` reuses its statement (``_pairing_tallies_query``) for another
+    position or another period end that begins and ends the same periods, and builds another when a
+    period ends by the new end (its missed test changes) or the areas differ."""
+    built = _pairing_tallies_query
+    built.cache_clear()
+    areas = Areas(["330000", "330400"])
+
+    def ask(end: date, known: int = ALL_KNOWN, asked: Areas = areas) -> None:
+        with container.engine.connect() as conn:
+            _pairing_tallies(conn, 2025, date(2025, 1, 1), end, known, asked)
+
+    ask(date(2025, 6, 29))
+    ask(date(2025, 6, 29), known=10)
+    ask(date(2025, 6, 28))  # the same periods begun, June still running
+    assert (built.cache_info().misses, built.cache_info().hits) == (1, 2)
+    ask(date(2025, 6, 30))  # June and the second quarter over: missed if not held
+    ask(date(2025, 6, 29), asked=Areas(["330000"]))
+    assert (built.cache_info().misses, built.cache_info().hits) == (3, 2)
 
 
 def test_R10_themed_day_tallies_take_an_organisations_rows_area_by_area(
