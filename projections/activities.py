@@ -1001,10 +1001,37 @@ def _pairings_query(start: Day, end: Day, known: Position, regions: bool = False
 
 def _area_pairings_query(start: Day, end: Day, known: Position, areas: Areas) -> Select[Any]:
     """``_pairings_query`` with both regions, of the pairings with either organisation in one of the
-    areas (R10)."""
-    within = areas.condition(O.c.region_code)
-    return _pairings_query(start, end, known, regions=True).where(
-        *([_pairing_in_region(end, known, within)] if within else [])
+    areas (R10): the lead organisation's row on the period end joined (an outer join: without a row
+    there it has no kind or region, as a subquery for it found none), the partner's region read by a
+    subquery, and the pairings filtered by both regions.
+
+    How PostgreSQL plans it (issue #6, P4): the lead's region is a column with statistics, so the
+    planner knows how many pairings the areas hold, and reads each lead's row by its index (a few
+    hundred station and agency branches: it caches them); the partner's subquery is one index probe
+    per pairing. An ``EXISTS`` per organisation, as before, was hashed over every organisation row of
+    the areas (32 ms at scale 1.0's 94,000 organisations, for 720 pairings); a filter on both
+    subqueries left the planner guessing 1% of the pairings, and it then probed the station visits
+    once per pairing (200 ms)."""
+    lead = O.alias("lead")
+    partner = _org_region(PR.c.partner_org_id, end, known).scalar_subquery()
+    within = [*areas.condition(lead.c.region_code), *areas.condition(partner)]
+    return (
+        select(
+            PR,
+            lead.c.kind.label("lead_kind"),
+            lead.c.region_code.label("lead_region"),
+            partner.label("partner_region"),
+        )
+        .select_from(
+            PR.outerjoin(lead, and_(lead.c.subject_id == PR.c.lead_org_id, visible(lead, end, known)))
+        )
+        .where(
+            visible(PR, end, known),
+            PR.c.started_on <= end,
+            or_(PR.c.ended_on.is_(None), PR.c.ended_on > start),
+            *([or_(*within)] if within else []),
+        )
+        .order_by(PR.c.started_on, PR.c.subject_id)
     )
 
 
@@ -1136,10 +1163,12 @@ def _pairing_tallies_query(year: int, quarters: Begun, months: Begun, codes: tup
     known = bindparam("known", type_=BigInteger)
     p = _area_pairings_query(start, end, known, Areas(codes)).order_by(None).cte("p")
 
-    def held(periods: Begun) -> list[Any]:
-        """A column per period: 1 when an activity was held in it (NULL without any)."""
+    def held(periods: Begun, *during: ColumnElement[bool]) -> list[Any]:
+        """A column per period: 1 when an activity was held in it (and ``during``), NULL without any."""
         return [
-            func.max(case((and_(A.c.held_on >= first, A.c.held_on <= last), 1), else_=0)).label(f"h{n}")
+            func.max(case((and_(A.c.held_on >= first, A.c.held_on <= last, *during), 1), else_=0)).label(
+                f"h{n}"
+            )
             for n, first, last, _ in periods
         ]
 
@@ -1157,14 +1186,14 @@ def _pairing_tallies_query(year: int, quarters: Begun, months: Begun, codes: tup
         .group_by(A.c.pairing_id)
         .subquery("exchanged")
     )
-    visited = (  # only the visits on the days the pairing ran (``_pairing_compliance``)
-        select(p.c.subject_id, *held(months))
+    # only the visits on the days the pairing ran (``_pairing_compliance``): tested in the sums, not in
+    # the join, where PostgreSQL took the pairing's first day for an index bound and read the half
+    # year's visits of every station once per pairing (issue #6, P4)
+    ran = (A.c.held_on >= p.c.started_on, or_(p.c.ended_on.is_(None), A.c.held_on < p.c.ended_on))
+    visited = (
+        select(p.c.subject_id, *held(months, *ran))
         .join_from(p, A, and_(A.c.org_id == p.c.lead_org_id, A.c.visited_org_id == p.c.partner_org_id))
-        .where(
-            *of_type(ActivityType.STATION_VISIT),
-            A.c.held_on >= p.c.started_on,
-            or_(p.c.ended_on.is_(None), A.c.held_on < p.c.ended_on),
-        )
+        .where(*of_type(ActivityType.STATION_VISIT))
         .group_by(p.c.subject_id)
         .subquery("visited")
     )

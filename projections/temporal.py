@@ -33,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    FromClause,
     Index,
     Integer,
     MetaData,
@@ -79,7 +80,7 @@ def temporal_table(name: str, metadata: MetaData, *columns: Column[Any]) -> Tabl
 
 
 def visible(
-    table: Table, as_of: date | ColumnElement[date], known: int | ColumnElement[int]
+    table: FromClause, as_of: date | ColumnElement[date], known: int | ColumnElement[int]
 ) -> ColumnElement[bool]:
     """Rows that held on ``as_of`` according to the events up to position ``known`` (values, or bound
     parameters of a statement built once)."""

@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, update
 
 from domain.envelope import CommandContext
 from domain.targets import VOLUNTEER_MIN_SHARE
-from domain.values import ActivityType, Affiliation, MemberCategory, OrgKind, PairingKind
+from domain.values import ActivityType, Affiliation, MemberCategory, OrgKind, PairingKind, region_prefix
 from infra.store import Container
 from projections import coverage_counts
 from projections.activities import (
@@ -481,6 +481,10 @@ def test_R10_the_pairing_tallies_count_what_the_pairing_lists_say(
             assert tallies == [
                 (Tally.of(e.quarters for e in ex), Tally.of(v.months for v in vi)) for ex, vi in listed
             ], known
+            for code in ("330400", "330411", "330500"):  # one area, without the province: its filter
+                (tally,) = _pairing_tallies(conn, 2025, start, period_end, known, Areas([code]))
+                ex, vi = view._pairings(conn, 2025, start, period_end, known, region_prefix(code), None)
+                assert tally == (Tally.of(e.quarters for e in ex), Tally.of(v.months for v in vi)), code
 
 
 def test_P4_the_pairing_tallies_statement_is_built_once_per_year_begun_periods_and_areas(
