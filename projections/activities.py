@@ -87,7 +87,7 @@ from projections.tables import activities_pairings as PR
 from projections.tables import activities_participants as P
 from projections.tables import coverage_members as M
 from projections.tables import coverage_organizations as O
-from projections.temporal import ALL_KNOWN, AsLastRecorded, among, visible
+from projections.temporal import ALL_KNOWN, AsLastRecorded, Day, Position, among, visible
 
 ATTENDEE, GUEST = "attendee", "guest"
 
@@ -957,16 +957,11 @@ def _themed_compliance(
     return sorted(result, key=lambda r: (r.region_code, r.name, r.org_id))  # UUIDs order as their text
 
 
-Day = date | ColumnElement[date]
-Position = int | ColumnElement[int]
-"""A date or a position: a value, or a bound parameter of a statement built once (``visible``)."""
-
-
 def _org_region(column: Any, end: Day, known: Position) -> Select[Any]:
     return select(O.c.region_code).where(O.c.subject_id == column, visible(O, end, known))
 
 
-def _pairing_in_region(end: Day, known: Position, within: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+def _pairing_in_region(end: date, known: int, within: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     """Pairings with either organisation in the region (``within``: conditions on its region code)."""
     return or_(
         exists(_org_region(PR.c.lead_org_id, end, known).where(*within)),
@@ -974,29 +969,24 @@ def _pairing_in_region(end: Day, known: Position, within: list[ColumnElement[boo
     )
 
 
-def _pairings_query(start: Day, end: Day, known: Position, regions: bool = False) -> Select[Any]:
-    """The pairings that ran in the period, with the lead organisation's kind (and both regions)."""
+def _ran(start: Day, end: Day, known: Position) -> list[ColumnElement[bool]]:
+    """The pairings that ran in the period, as known at the position."""
+    return [
+        visible(PR, end, known),
+        PR.c.started_on <= end,
+        or_(PR.c.ended_on.is_(None), PR.c.ended_on > start),
+    ]
+
+
+def _pairings_query(start: date, end: date, known: int) -> Select[Any]:
+    """The pairings that ran in the period, with the lead organisation's kind."""
     lead_kind = (
         select(O.c.kind)
         .where(O.c.subject_id == PR.c.lead_org_id, visible(O, end, known))
         .scalar_subquery()
         .label("lead_kind")
     )
-    columns: list[Any] = [PR, lead_kind]
-    if regions:
-        columns += [
-            _org_region(PR.c.lead_org_id, end, known).scalar_subquery().label("lead_region"),
-            _org_region(PR.c.partner_org_id, end, known).scalar_subquery().label("partner_region"),
-        ]
-    return (
-        select(*columns)
-        .where(
-            visible(PR, end, known),
-            PR.c.started_on <= end,
-            or_(PR.c.ended_on.is_(None), PR.c.ended_on > start),
-        )
-        .order_by(PR.c.started_on, PR.c.subject_id)
-    )
+    return select(PR, lead_kind).where(*_ran(start, end, known)).order_by(PR.c.started_on, PR.c.subject_id)
 
 
 def _area_pairings_query(start: Day, end: Day, known: Position, areas: Areas) -> Select[Any]:
@@ -1008,13 +998,15 @@ def _area_pairings_query(start: Day, end: Day, known: Position, areas: Areas) ->
     How PostgreSQL plans it (issue #6, P4): the lead's region is a column with statistics, so the
     planner knows how many pairings the areas hold, and reads each lead's row by its index (a few
     hundred station and agency branches: it caches them); the partner's subquery is one index probe
-    per pairing. An ``EXISTS`` per organisation, as before, was hashed over every organisation row of
-    the areas (32 ms at scale 1.0's 94,000 organisations, for 720 pairings); a filter on both
-    subqueries left the planner guessing 1% of the pairings, and it then probed the station visits
-    once per pairing (200 ms)."""
+    per pairing. An ``EXISTS`` per organisation (``_pairing_in_region``) was hashed over every
+    organisation row of the areas: 58-71 ms for the statement with the scale-0.1 store's 720 pairings
+    among ten times its organisations (about scale 1.0's 94,000), 16-19 ms this way. A filter on both
+    regions' subqueries left the planner guessing 1% of the pairings, and it then probed the station
+    visits once per pairing (200 ms)."""
     lead = O.alias("lead")
     partner = _org_region(PR.c.partner_org_id, end, known).scalar_subquery()
     within = [*areas.condition(lead.c.region_code), *areas.condition(partner)]
+    joined = PR.outerjoin(lead, and_(lead.c.subject_id == PR.c.lead_org_id, visible(lead, end, known)))
     return (
         select(
             PR,
@@ -1022,15 +1014,8 @@ def _area_pairings_query(start: Day, end: Day, known: Position, areas: Areas) ->
             lead.c.region_code.label("lead_region"),
             partner.label("partner_region"),
         )
-        .select_from(
-            PR.outerjoin(lead, and_(lead.c.subject_id == PR.c.lead_org_id, visible(lead, end, known)))
-        )
-        .where(
-            visible(PR, end, known),
-            PR.c.started_on <= end,
-            or_(PR.c.ended_on.is_(None), PR.c.ended_on > start),
-            *([or_(*within)] if within else []),
-        )
+        .select_from(joined)
+        .where(*_ran(start, end, known), *([or_(*within)] if within else []))
         .order_by(PR.c.started_on, PR.c.subject_id)
     )
 

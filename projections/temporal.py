@@ -79,9 +79,12 @@ def temporal_table(name: str, metadata: MetaData, *columns: Column[Any]) -> Tabl
     return table
 
 
-def visible(
-    table: FromClause, as_of: date | ColumnElement[date], known: int | ColumnElement[int]
-) -> ColumnElement[bool]:
+Day = date | ColumnElement[date]
+Position = int | ColumnElement[int]
+"""A date or a position: a value, or a bound parameter of a statement built once."""
+
+
+def visible(table: FromClause, as_of: Day, known: Position) -> ColumnElement[bool]:
     """Rows that held on ``as_of`` according to the events up to position ``known`` (values, or bound
     parameters of a statement built once)."""
     return and_(
