@@ -1020,12 +1020,15 @@ def _area_pairings_query(start: Day, end: Day, known: Position, areas: Areas) ->
     )
 
 
+STATION_PAIRING = (PairingKind.BRANCH_SMALL_PRIVATE.value, OrgKind.STATION_BRANCH.value)
+"""The pairing's kind and its lead organisation's kind of a station branch's pairing with a 小个专
+organisation: due a visit a month (R10). Read by the lists (``_is_station_pairing``) and the counted
+tallies (``_pairing_tallies_query``)."""
+
+
 def _is_station_pairing(pairing: Any) -> bool:
-    """A station branch's pairing with a 小个专 organisation: due a visit a month (R10)."""
-    return bool(
-        pairing.kind == PairingKind.BRANCH_SMALL_PRIVATE.value
-        and pairing.lead_kind == OrgKind.STATION_BRANCH.value
-    )
+    """A station branch's pairing with a 小个专 organisation (``STATION_PAIRING``)."""
+    return (pairing.kind, pairing.lead_kind) == STATION_PAIRING
 
 
 def _station_pairings(pairings: list[Any]) -> list[Any]:
@@ -1199,9 +1202,7 @@ def _pairing_tallies_query(year: int, quarters: Begun, months: Begun, codes: tup
         ]
         return not_(or_(*missed)) if missed else true()
 
-    station = and_(
-        p.c.kind == PairingKind.BRANCH_SMALL_PRIVATE.value, p.c.lead_kind == OrgKind.STATION_BRANCH.value
-    )
+    station = and_(p.c.kind == STATION_PAIRING[0], p.c.lead_kind == STATION_PAIRING[1])
     return (  # each pairing's, summed per pair of regions: a few hundred rows for a province
         select(
             p.c.lead_region,

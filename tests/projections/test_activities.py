@@ -27,6 +27,7 @@ from projections.activities import (
     VolunteerTallies,
     _pairing_tallies,
     _pairing_tallies_query,
+    _periods,
     one_run_compliant,
     one_run_key,
     period_compliance,
@@ -381,17 +382,10 @@ _PAIRING_KINDS = st.sampled_from(
 
 
 def _most_periods(months: int) -> st.SearchStrategy[list[date]]:
-    """A day in most periods of ``months`` months of 2025 (all but at most one), often its first or
+    """A day in most periods of ``months`` months (1 or 3) of 2025 (all but at most one), often its first or
     last, and a few days around them: compliance then turns on the edges of the runs and periods, not
     on a missed period elsewhere."""
-    firsts = [date(2025, m, 1) for m in range(1, 13, months)]
-    lasts = [
-        first.replace(year=first.year + 1, month=1)
-        if first.month + months > 12
-        else first.replace(month=first.month + months)
-        for first in firsts
-    ]
-    bounds = [(first, last - timedelta(days=1)) for first, last in zip(firsts, lasts, strict=True)]
+    bounds = [(first, last) for _, first, last in _periods(2025, quarterly=months == 3)]
     day_in = st.sampled_from(["first", "last", "between"])
     return st.tuples(
         st.sets(st.sampled_from(range(len(bounds))), max_size=1),
