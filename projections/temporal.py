@@ -29,14 +29,17 @@ from uuid import UUID
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
     Column,
     ColumnElement,
     Connection,
     Date,
+    DateTime,
     FromClause,
     Index,
     Integer,
     MetaData,
+    String,
     Table,
     Uuid,
     and_,
@@ -48,6 +51,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.types import TypeEngine
 
 from domain.timetravel import apply_event, effective_day, timeline
 
@@ -465,22 +469,55 @@ class _Believed:
 
 
 def insert_rows(conn: Connection, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert many rows in the connection's transaction: ``COPY`` on PostgreSQL, else executemany."""
+    """Insert many rows in the connection's transaction: a binary ``COPY`` on PostgreSQL, else
+    executemany."""
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
         return
     columns = ", ".join(f'"{n}"' for n in names)
-    copy_rows(conn, f"{qualified(conn, table)} ({columns})", rows)
+    copy_rows(conn, f"{qualified(conn, table)} ({columns})", rows, copy_types(table, tuple(names)))
 
 
-def copy_rows(conn: Connection, target: str, rows: Iterable[Sequence[Any]]) -> None:
+def copy_rows(
+    conn: Connection, target: str, rows: Iterable[Sequence[Any]], types: Sequence[str] | None = None
+) -> None:
     """``COPY target FROM STDIN`` of ``rows`` in the connection's transaction (PostgreSQL): ``target``
-    is a table's SQL name, with its columns in brackets if not all of them."""
+    is a table's SQL name, with its columns in brackets if not all of them. With the columns' ``types``
+    (PostgreSQL's names, ``copy_types``) the rows go in the binary format: each value dumped by its
+    column's type, not looked up by its own, and nothing for the server to parse from text (issue #6,
+    P3: 50,000 rows of a coverage table in 47 ms against 140 ms as text)."""
     driver = conn.connection.driver_connection  # psycopg, in the same transaction
     assert driver is not None
-    with driver.cursor().copy(f"COPY {target} FROM STDIN") as copy:
+    binary = " (FORMAT BINARY)" if types is not None else ""
+    with driver.cursor().copy(f"COPY {target} FROM STDIN{binary}") as copy:
+        if types is not None:
+            copy.set_types(list(types))
         for row in rows:
             copy.write_row(row)
+
+
+_COPY_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
+    (Uuid, "uuid"),
+    (BigInteger, "int8"),  # before Integer, its base class
+    (Integer, "int4"),
+    (Boolean, "bool"),
+    (DateTime, "timestamp"),  # before Date: not its subclass, but kept in the order they are checked
+    (Date, "date"),
+    (String, "text"),  # Text too, and the binary form of varchar is text's
+)
+
+
+@functools.cache
+def copy_types(table: Table, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The PostgreSQL type of each named column of ``table``, for a binary ``COPY`` (``copy_rows``)."""
+    types = []
+    for name in names:
+        column_type = table.c[name].type
+        found = next((pg for kind, pg in _COPY_TYPES if isinstance(column_type, kind)), None)
+        if found is None:
+            raise TypeError(f"{table.name}.{name}: no binary COPY type for {column_type!r}")
+        types.append(found)
+    return tuple(types)
 
 
 @functools.cache

@@ -655,3 +655,64 @@ def test_among_is_one_array_parameter_on_postgresql_whatever_the_number_of_ids(
         found = set(conn.scalars(many))
         assert found == set(conn.scalars(select(E.c.subject_id).where(E.c.subject_id.in_(ids))))
         assert found == set(registered[:2])
+
+
+def test_every_read_table_column_has_its_binary_copy_type() -> None:
+    """Issue #6, P3: the projections write with a binary ``COPY``, each value dumped by its column's
+    type. A column of a type without one would fail at the first batch; here it fails at once."""
+    from projections.temporal import copy_types
+
+    for table in metadata.sorted_tables:
+        assert len(copy_types(table, tuple(table.c.keys()))) == len(table.c)
+    members = metadata.tables["coverage_members"]
+    names = ("row_id", "subject_id", "valid_from", "known_from", "category", "present")
+    assert copy_types(members, names) == ("int8", "uuid", "date", "int8", "text", "bool")
+    assert copy_types(audit_events, ("recorded_at", "changes")) == ("timestamp", "text")
+
+
+def test_rows_written_by_copy_read_back_as_they_were_written(container: Container) -> None:
+    """Issue #6, P3: ``insert_rows`` (a binary ``COPY`` on PostgreSQL, executemany elsewhere) stores
+    every type the read tables use, NULLs and text beyond ASCII included, as given."""
+    import uuid
+    from datetime import datetime
+
+    from projections.temporal import insert_rows
+
+    members = metadata.tables["coverage_members"]
+    member = {
+        "subject_id": uuid.uuid4(),
+        "valid_from": date(2024, 3, 1),
+        "valid_to": None,
+        "known_from": 2**40,
+        "known_to": None,
+        "home_org_id": uuid.uuid4(),
+        "category": "正式",
+        "affiliation": "local",
+        "distribution": "individual_business",
+        "is_business_owner": True,
+        "present": False,
+        "left_reason": None,
+        "business_suspended": False,
+        "away": True,
+        "in_disciplinary_period": False,
+    }
+    audit = {
+        "position": 7,
+        "aggregate_id": uuid.uuid4(),
+        "aggregate_type": "Member",
+        "aggregate_version": 3,
+        "event_type": "Registered",
+        "actor": "所长",
+        "correlation_id": uuid.uuid4(),
+        "causation_id": uuid.uuid4(),
+        "effective_on": date(2025, 6, 30),
+        "recorded_at": datetime(2025, 7, 10, 8, 30, 15, 123456),
+        "changes": '{"name": "〔个人信息〕"}',
+    }
+    with container.engine.begin() as conn:
+        for table, row in ((members, member), (audit_events, audit)):
+            insert_rows(conn, table, tuple(row), [tuple(row.values())])
+    with container.engine.connect() as conn:
+        for table, row in ((members, member), (audit_events, audit)):
+            columns = [table.c[name] for name in row]
+            assert dict(conn.execute(select(*columns)).one()._mapping) == row
