@@ -187,6 +187,18 @@ def cmd_replay(args: argparse.Namespace) -> None:
     print(json.dumps({**report, "rss_mb": max(main_rss, children), "main_rss_mb": main_rss}))
 
 
+def cmd_queries(args: argparse.Namespace) -> None:
+    """P4 on stores already generated and rebuilt (``queries``), the scale's store first and its twin
+    second: how scale 1.0's P4 is measured without the whole harness (docs/BENCHMARKS.md, "How to
+    rerun"). Each store is vacuumed and analysed first unless ``--no-analyze``; prints one JSON line."""
+    schemas = [s for s in args.schemas.split(",") if s]
+    if args.analyze:
+        for schema in schemas:
+            analyze(args.database_url, schema)
+    results = queries(args.database_url, schemas, args.seconds, args.max_requests)
+    print(json.dumps({"schemas": schemas, "results": results}))
+
+
 def empty_live(runner: Any) -> None:
     """Every live read table emptied and every checkpoint set back to 0, in one transaction: the state
     of a store whose projections never ran, so that each rebuild measured side by side copies all its
@@ -1203,6 +1215,14 @@ def main(argv: list[str] | None = None) -> int:
     loader.add_argument("--max-requests", type=int, default=20_000)
     loader.add_argument("--path", action="append", help="GET these paths in turn (repeatable)")
     loader.add_argument("--serial-base", type=int, default=0)
+    p4 = sub.add_parser("queries", help="P4's queries on stores already generated and rebuilt, in turn")
+    p4.add_argument("--schemas", required=True, help="the scale's store, then its twin: a,b")
+    p4.add_argument("--database-url", default=DEFAULT_URL)
+    p4.add_argument("--seconds", type=float, default=10.0, help="each query's time on each store")
+    p4.add_argument("--max-requests", type=int, default=3_000, help="each query's runs at most")
+    p4.add_argument(
+        "--analyze", action=argparse.BooleanOptionalAction, default=True, help="VACUUM ANALYZE first"
+    )
     parser.add_argument("--scale", type=float, default=0.001)
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--seconds", type=float, default=10.0, help="bound of every timed loop")
@@ -1225,6 +1245,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "_load":
         cmd_load(args)
+        return 0
+    if args.command == "queries":
+        cmd_queries(args)
         return 0
     started = datetime.now(UTC)
     t0 = time.perf_counter()

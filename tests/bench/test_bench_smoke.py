@@ -88,3 +88,38 @@ def test_empty_live_leaves_the_state_of_projections_never_run(container: Any) ->
     runner.rebuild(restart=True)
     with container.engine.connect() as conn:
         assert snapshot(conn) == before
+
+
+def test_queries_times_p4_on_stores_already_built(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m bench.run queries --schemas a,b``, how P4 at scale 1.0 is measured without the whole
+    harness (docs/BENCHMARKS.md, "How to rerun"): P4's queries timed on each store in turn, the figures
+    of each store in the order given."""
+    import json
+
+    from bench.generate import AS_OF
+    from bench.run import PROVINCE, fresh_schema, generate_into, settings_for
+    from infra.store import build
+    from projections.coverage import CoverageView
+
+    require_postgres()
+    with fresh_schema(PG_URL, "q_big") as big, fresh_schema(PG_URL, "q_small") as small:
+        operating = []
+        for schema, scale in ((big, 0.0003), (small, 0.0001)):
+            generate_into(PG_URL, schema, scale, 2018)
+            container = build(settings_for(PG_URL, schema))
+            try:
+                container.runner.catch_up()
+                with container.engine.connect() as conn:
+                    rows = CoverageView(counts=False).report(conn, as_of=AS_OF, region=PROVINCE)
+                operating.append(rows.total.operating)
+            finally:
+                container.close()
+        args = ["queries", "--schemas", f"{big},{small}", "--seconds", "0.1", "--max-requests", "3"]
+        assert main([*args, "--database-url", PG_URL]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["schemas"] == [big, small]
+    assert operating[0] != operating[1]
+    assert [result["operating"] for result in printed["results"]] == operating  # each store's own figures
+    for result in printed["results"]:
+        for key in ("coverage", "earlier", "report"):
+            assert result[f"{key}_n"] >= 1 and result[f"{key}_p95_ms"] > 0
