@@ -1069,9 +1069,9 @@ def write(conn: Connection, changes: Counter[tuple[str, Key, date]], table: Tabl
 
 
 KEY = ("family", "depth", "level", "period", "region_code", "a", "b")
-_TYPES = ("text", "int", "text", "date", "text", "text", "text", "bigint")
-_COPY_TYPES = tuple({"int": "int4", "bigint": "int8"}.get(t, t) for t in _TYPES)
-"""``_TYPES`` as psycopg names them, for the staging tables' binary ``COPY``."""
+_TYPES = ("text", "int4", "text", "date", "text", "text", "text", "int8")
+"""The key's columns' and ``delta``'s types, by names both PostgreSQL's SQL and psycopg's binary ``COPY``
+(``copy_rows``) take."""
 
 _STAGES: ContextVar[dict[Table, str] | None] = ContextVar("counts_stages", default=None)
 """Within ``summed``: the temporary table staging the rows written to each counts table."""
@@ -1112,7 +1112,7 @@ def _stage(conn: Connection, stages: dict[Table, str], table: Table, rows: list[
         stage = stages[table] = f"stage_{table.name}"
         columns = ", ".join(f"{name} {kind}" for name, kind in zip((*KEY, "delta"), _TYPES, strict=True))
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({columns}) ON COMMIT DROP")
-    copy_rows(conn, stage, rows, _COPY_TYPES)
+    copy_rows(conn, stage, rows, _TYPES)
 
 
 def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]], table: Table) -> None:

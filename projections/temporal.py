@@ -496,15 +496,16 @@ def copy_rows(
             copy.write_row(row)
 
 
-_COPY_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
+_COPY_TYPE_OF: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
     (Uuid, "uuid"),
     (BigInteger, "int8"),  # before Integer, its base class
     (Integer, "int4"),
     (Boolean, "bool"),
-    (DateTime, "timestamp"),  # before Date: not its subclass, but kept in the order they are checked
+    (DateTime, "timestamp"),
     (Date, "date"),
     (String, "text"),  # Text too, and the binary form of varchar is text's
 )
+"""A column's SQLAlchemy type class, in the order they are tried, and its PostgreSQL type name."""
 
 
 @functools.cache
@@ -513,7 +514,7 @@ def copy_types(table: Table, names: tuple[str, ...]) -> tuple[str, ...]:
     types = []
     for name in names:
         column_type = table.c[name].type
-        found = next((pg for kind, pg in _COPY_TYPES if isinstance(column_type, kind)), None)
+        found = next((pg for kind, pg in _COPY_TYPE_OF if isinstance(column_type, kind)), None)
         if found is None:
             raise TypeError(f"{table.name}.{name}: no binary COPY type for {column_type!r}")
         types.append(found)
