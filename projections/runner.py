@@ -11,6 +11,7 @@ position it had reached instead of going silently wrong.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,8 @@ from domain.application import Ledger
 from projections.rebuild import RebuildArea
 from projections.tables import create_indexes, create_statistics, metadata, remake_reshaped
 from projections.tables import projection_positions as P
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
@@ -243,16 +246,21 @@ class ProjectionRunner:
         tables whose rows were copied (a table moved in whole was analyzed in the area: ``complete``)."""
         assert self.rebuild_area is not None
         area = self.rebuild_area
+        phase = _Phases(", ".join(names))
         with fewer_collections():
             applied = self._replay([self.projections[n] for n in names], area.engine, progress)
+            phase.done(f"replay ({applied:,} events handled)")
             for name in names:
                 finish = getattr(self.projections[name], "finish_replay", None)
                 if finish is not None:
                     area.index(self.projections[name].tables)  # what its refill reads the rows by
+                    phase.done(f"{name}'s indexes for its finish")
                     with area.engine.begin() as conn:
                         finish(conn)
+                    phase.done(f"{name}'s finish")
             tables = [t for name in names for t in self.projections[name].tables]
             area.complete(tables)  # the live tables' indexes and statistics, so the switch can move them
+            phase.done("indexes and statistics")
             with self._lock:  # the switch: no live catch-up in this process meanwhile
                 for name in names:
                     applied += self._catch_up_one(self.projections[name], progress, engine=area.engine)
@@ -261,6 +269,7 @@ class ProjectionRunner:
                     copied = area.switch(conn, names, tables, move=move)
                 for name in names:
                     self.failures.pop(name, None)
+            phase.done("catch-up and switch")
         return applied, [t.name for t in copied]
 
     def _rebuild_apart(
@@ -333,6 +342,26 @@ class ProjectionRunner:
                 return False
             with self._caught_up:
                 self._caught_up.wait(min(remaining, 0.05))
+
+
+class _Phases:
+    """Logs how long each phase of a rebuild took (INFO), so that an operator, or a benchmark,
+    sees where a rebuild's time goes (issue #6, P3)."""
+
+    def __init__(self, names: str) -> None:
+        self.names = names
+        self.started = self.last = time.monotonic()
+
+    def done(self, phase: str) -> None:
+        now = time.monotonic()
+        log.info(
+            "rebuild of %s: %s in %.1f s (%.1f s in all)",
+            self.names,
+            phase,
+            now - self.last,
+            now - self.started,
+        )
+        self.last = now
 
 
 def deal(names: Sequence[str], weights: dict[str, float], jobs: int) -> list[list[str]]:

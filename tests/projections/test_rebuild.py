@@ -3,6 +3,7 @@ arriving, an interrupted rebuild resumes, and the rebuilt tables equal the incre
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -121,6 +122,25 @@ def test_an_interrupted_rebuild_resumes(container: Container) -> None:
     assert 0 < resumed < total
     with container.engine.connect() as conn:
         assert snapshot(conn) == before
+
+
+def test_a_rebuild_logs_how_long_each_phase_took(container: Container, caplog: Any) -> None:
+    """Issue #6 (P3): a rebuild says where its time went (the replay, each refill, the indexes, the
+    switch), so that an operator, or a benchmark, can see which phase is the long one."""
+    load_demo(container.ledger, seed=17)
+    with caplog.at_level(logging.INFO, logger="projections.runner"):
+        container.runner.rebuild(["coverage", "audit"], restart=True)
+    phases = [r.getMessage() for r in caplog.records if r.name == "projections.runner"]
+    events = container.runner.head() * 2
+    expected = [
+        f"replay ({events:,} events handled)",
+        "coverage's indexes for its finish",
+        "coverage's finish",
+        "indexes and statistics",
+        "catch-up and switch",
+    ]
+    assert [m.split(": ", 1)[1].split(" in ")[0] for m in phases] == expected
+    assert all(m.startswith("rebuild of coverage, audit: ") for m in phases)
 
 
 def test_the_rebuild_area_keeps_only_the_indexes_the_replay_reads(container: Container) -> None:
