@@ -1026,7 +1026,16 @@ def count_spans(
 
 def write(conn: Connection, changes: Counter[tuple[str, Key, date]], table: Table = C) -> None:
     """Add the day changes to their day, month and year rows of ``table``, and to the balance rows (``P``)
-    of the 1 Januaries after them up to ``BALANCES_UNTIL``; delete the rows that come to zero."""
+    of the 1 Januaries after them up to ``BALANCES_UNTIL``; delete the rows that come to zero. Within
+    ``summed`` the day changes themselves are staged, and rolled up to those rows once at its end."""
+    stages = _STAGES.get()
+    if stages is not None:
+        changed = [
+            (family, region, a, b, day, n) for (family, (region, a, b), day), n in changes.items() if n
+        ]
+        if changed:
+            _stage(conn, stages, table, changed)
+        return
     levels: Counter[tuple[str, int, str, date, str, str, str]] = Counter()
     by_year: defaultdict[tuple[str, int, str, str, str], Counter[int]] = defaultdict(Counter)
     for (family, (region, a, b), day), n in changes.items():
@@ -1046,10 +1055,6 @@ def write(conn: Connection, changes: Counter[tuple[str, Key, date]], table: Tabl
                 levels[family, depth, "P", date(year, 1, 1), region, a, b] += balance
     rows = [(*key, n) for key, n in sorted(levels.items()) if n]
     if not rows:
-        return
-    stages = _STAGES.get()
-    if stages is not None:
-        _stage(conn, stages, table, rows)
         return
     if conn.dialect.name == "postgresql":
         _write_postgres(conn, rows, table)
@@ -1074,17 +1079,22 @@ _TYPES = ("text", "int4", "text", "date", "text", "text", "text", "int8")
 (``copy_rows``) take."""
 
 _STAGES: ContextVar[dict[Table, str] | None] = ContextVar("counts_stages", default=None)
-"""Within ``summed``: the temporary table staging the rows written to each counts table."""
+"""Within ``summed``: the temporary table staging the day changes written to each counts table."""
+_STAGED = ("family", "region", "a", "b", "period", "delta")
+_STAGED_TYPES = ("text", "text", "text", "text", "date", "int8")
+"""A staged day change: its family, county (or, for ``PER_DEPTH``, prefix), statistic, day and change."""
 
 
 @contextmanager
 def summed(conn: Connection) -> Iterator[None]:
-    """Within it, ``write`` on PostgreSQL appends its rows with COPY to a temporary table per counts
-    table instead of upserting them, and at the end each key's sum is added to its counts table once
-    (zeros deleted, as ``write`` does). A refill writes chunk after chunk of subjects, and each chunk
-    writes the province's and the cities' keys again: as upserts into the growing table they were
-    half of a refill at scale 0.1, 45 of 95 s waiting on PostgreSQL (issue #6, P3). Elsewhere
-    (SQLite) ``write`` upserts as before."""
+    """Within it, ``write`` on PostgreSQL appends its day changes with COPY to a temporary table per
+    counts table instead of upserting their rows, and at the end they are rolled up in one statement
+    (``_rolled_up``) to the rows ``write`` would have written, and each key's sum is added to its
+    counts table once (zeros deleted, as ``write`` does). A refill writes chunk after chunk of
+    subjects, and each chunk writes the province's and the cities' keys again: as upserts into the
+    growing table they were half of a refill at scale 0.1, 45 of 95 s waiting on PostgreSQL (issue #6,
+    P3); and the rows of every depth, level and balance, made in Python and staged, were a fifth of what
+    was left. Elsewhere (SQLite) ``write`` upserts as before."""
     if conn.dialect.name != "postgresql":
         yield
         return
@@ -1094,25 +1104,45 @@ def summed(conn: Connection) -> Iterator[None]:
         yield
     finally:
         _STAGES.reset(token)
-    columns = ", ".join(KEY)
     for table, stage in stages.items():
-        _upsert(
-            conn,
-            table,
-            f"SELECT {columns}, sum(delta) FROM {stage} GROUP BY {columns} HAVING sum(delta) <> 0",
-        )
+        _upsert(conn, table, _rolled_up(stage))
         conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
 def _stage(conn: Connection, stages: dict[Table, str], table: Table, rows: list[tuple[Any, ...]]) -> None:
-    """Append ``rows`` to ``table``'s staging table (``summed``) with COPY, the table made on first use
-    (dropped at the commit if ``summed`` did not get to drop it)."""
+    """Append the day changes ``rows`` (``_STAGED``) to ``table``'s staging table (``summed``) with COPY,
+    the table made on first use (dropped at the commit if ``summed`` did not get to drop it)."""
     stage = stages.get(table)
     if stage is None:
         stage = stages[table] = f"stage_{table.name}"
-        columns = ", ".join(f"{name} {kind}" for name, kind in zip((*KEY, "delta"), _TYPES, strict=True))
+        columns = ", ".join(f"{name} {kind}" for name, kind in zip(_STAGED, _STAGED_TYPES, strict=True))
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} ({columns}) ON COMMIT DROP")
-    copy_rows(conn, stage, rows, _TYPES)
+    copy_rows(conn, stage, rows, _STAGED_TYPES)
+
+
+def _rolled_up(stage: str) -> str:
+    """The rows (``KEY`` and ``delta``) ``write`` makes of the day changes staged in ``stage``, summed
+    over them all and without zeros: each change on its day (``D``), month (``M``) and year (``Y``) at
+    each depth's prefix (its own prefix only for ``PER_DEPTH``), and on the balance (``P``) of each
+    1 January after it up to ``BALANCES_UNTIL``, in SQL instead of Python (issue #6, P3)."""
+    per_depth = ", ".join(f"'{family}'" for family in sorted(PER_DEPTH))
+    depths = ", ".join(map(str, DEPTHS))
+    keys = "family, depth, region_code, a, b"
+    return (
+        f"WITH days AS (SELECT family, depth, substr(region, 1, depth) AS region_code, a, b, period, "
+        f"sum(delta) AS delta FROM {stage} CROSS JOIN LATERAL unnest(CASE WHEN family IN ({per_depth}) "
+        f"THEN ARRAY[length(region)] ELSE ARRAY[{depths}] END) AS depth GROUP BY {keys}, period), "
+        f"years AS (SELECT {keys}, CAST(extract(year FROM period) AS int) AS year, sum(delta) AS delta "
+        f"FROM days GROUP BY {keys}, year) "
+        f"SELECT family, depth, 'D', period, region_code, a, b, delta FROM days WHERE delta <> 0 "
+        f"UNION ALL SELECT family, depth, 'M', CAST(date_trunc('month', period) AS date) AS month, "
+        f"region_code, a, b, sum(delta) FROM days GROUP BY {keys}, month HAVING sum(delta) <> 0 "
+        f"UNION ALL SELECT family, depth, 'Y', make_date(year, 1, 1), region_code, a, b, delta "
+        f"FROM years WHERE delta <> 0 "
+        f"UNION ALL SELECT family, depth, 'P', make_date(later, 1, 1), region_code, a, b, sum(delta) "
+        f"FROM years CROSS JOIN LATERAL generate_series(year + 1, {BALANCES_UNTIL}) AS later "
+        f"GROUP BY {keys}, later HAVING sum(delta) <> 0"
+    )
 
 
 def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]], table: Table) -> None:

@@ -534,6 +534,58 @@ def test_P3_writes_summed_at_the_end_give_the_rows_upserts_give(container: Conta
     assert days == {(date(2024, 5, 1), "330402"): 3, (date(2025, 1, 2), "330411"): 3}  # counties
 
 
+_COUNTIES, _PREFIXES = ("330402", "330411", "330501"), ("33", "3304", "330402")  # two cities; R per depth
+_LAST = counts.BALANCES_UNTIL  # the last 1 January with a balance row
+_CHANGE_DAYS = st.sampled_from(
+    [
+        *(date(2015, 3, 1), date(2024, 2, 29), date(2024, 3, 1), date(2024, 3, 31), date(2029, 12, 31)),
+        *(date(_LAST, 1, 1), date(_LAST, 6, 1), date(_LAST + 1, 2, 1)),
+    ]
+)
+_CHANGES = st.dictionaries(
+    st.one_of(
+        st.tuples(
+            st.just(counts.ENTITIES),
+            st.tuples(
+                st.sampled_from(_COUNTIES),
+                st.sampled_from(("enterprise", "individual_business")),
+                st.just("organized"),
+            ),
+            _CHANGE_DAYS,
+        ),
+        st.tuples(
+            st.just(counts.THEMED_DAYS),
+            st.tuples(st.sampled_from(_PREFIXES), st.just(counts.COUNTED), st.just("")),
+            _CHANGE_DAYS,
+        ),
+    ),
+    st.integers(-2, 2),
+    max_size=12,
+).map(Counter)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(held=_CHANGES, writes=st.lists(_CHANGES, min_size=1, max_size=4))
+def test_P3_day_changes_staged_by_a_refill_roll_up_to_the_rows_written_one_at_a_time(
+    container: Container, held: Counter[Any], writes: list[Counter[Any]]
+) -> None:
+    """Issue #6 (P3): within ``summed`` (a refill) ``write`` stages the day changes, and PostgreSQL rolls
+    them up at the end to the rows of every depth (its own prefix only for a ``PER_DEPTH`` family), level
+    and balance, summed: the same table as writing the changes one write at a time, whatever they are (two
+    counties of one city on the same day, days on either side of ``BALANCES_UNTIL``, changes that cancel
+    across writes, a key the table already held)."""
+    tables = []
+    for staged in (False, True):
+        with container.engine.begin() as conn:
+            conn.execute(delete(C))
+            counts.write(conn, held)
+            with counts.summed(conn) if staged else contextlib.nullcontext():
+                for changes in writes:
+                    counts.write(conn, changes)
+            tables.append(sorted(map(tuple, conn.execute(select(C)).all())))
+    assert tables[0] == tables[1]
+
+
 @given(as_of=DAYS)
 def test_a_figure_reads_each_level_whose_range_holds_a_period(as_of: date) -> None:
     # issue #6, P4: a level with nothing to read has no branch in the statement; one with a period in
