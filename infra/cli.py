@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gc
+import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from infra.settings import Settings
@@ -28,6 +31,22 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=console,
     )
+
+
+@contextmanager
+def _phases_shown() -> Iterator[None]:
+    """Within it, the projections' INFO records (a rebuild's phases and how long each took, its
+    processes' too) are printed above the progress bars (issue #6, P3)."""
+    logger = logging.getLogger("projections")
+    handler = RichHandler(console=console, show_level=False, show_path=False)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _load_demo(container: Container) -> None:
@@ -198,7 +217,7 @@ def rebuild(
         if unknown:
             console.print(f"[red]unknown projection(s)[/red]: {', '.join(sorted(unknown))}")
             raise typer.Exit(2)
-        with _progress() as progress:
+        with _phases_shown(), _progress() as progress:
             applied = container.runner.rebuild(
                 names,
                 progress=_reporter(progress, "rebuild"),

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from logging.handlers import QueueHandler, QueueListener
 from multiprocessing import get_context
 from typing import Any, Protocol
 
@@ -282,17 +283,27 @@ class ProjectionRunner:
         what each committed, so running the rebuild again resumes."""
         names = [n for group in groups for n in group]
         head = self.head()
-        with ProcessPoolExecutor(len(groups), mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(rebuild, group) for group in groups]
-            while True:
-                done, running = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
-                if progress:
-                    with area.engine.connect() as conn:  # the area's checkpoints, in one query
-                        positions = self.positions(conn)
-                    for name in names:
-                        progress(name, positions[name], max(head, positions[name]))
-                if not running or any(f.exception() for f in done):
-                    break
+        context = get_context("spawn")
+        logs = context.Queue()  # the processes' log records, handled here as this process's own
+        listener = QueueListener(logs, _HandledHere())
+        listener.start()
+        level = logging.getLogger(_LOGS).getEffectiveLevel()
+        try:
+            with ProcessPoolExecutor(
+                len(groups), mp_context=context, initializer=_log_to, initargs=(logs, level)
+            ) as pool:
+                futures = [pool.submit(rebuild, group) for group in groups]
+                while True:
+                    done, running = wait(futures, timeout=0.5, return_when=FIRST_EXCEPTION)
+                    if progress:
+                        with area.engine.connect() as conn:  # the area's checkpoints, in one query
+                            positions = self.positions(conn)
+                        for name in names:
+                            progress(name, positions[name], max(head, positions[name]))
+                    if not running or any(f.exception() for f in done):
+                        break
+        finally:
+            listener.stop()
         results = [f.result() for f in futures]
         return sum(applied for applied, _ in results), [name for _, copied in results for name in copied]
 
@@ -362,6 +373,27 @@ class _Phases:
             now - self.started,
         )
         self.last = now
+
+
+_LOGS = "projections"
+"""The loggers whose records a rebuild's processes hand to the process that started them."""
+
+
+def _log_to(queue: Any, level: int) -> None:
+    """In a process of a rebuild in several: the records of ``_LOGS`` at ``level`` and above (the
+    starting process's level) go to ``queue``, for that process to handle (``_HandledHere``)."""
+    logger = logging.getLogger(_LOGS)
+    logger.setLevel(level)
+    logger.addHandler(QueueHandler(queue))
+    logger.propagate = False
+
+
+class _HandledHere(logging.Handler):
+    """Handles a record from a rebuild's process as if this process had logged it: by its logger's
+    handlers here (the command line's, a test's)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger(record.name).handle(record)
 
 
 def deal(names: Sequence[str], weights: dict[str, float], jobs: int) -> list[list[str]]:

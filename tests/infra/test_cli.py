@@ -36,6 +36,7 @@ def test_demo_then_rebuild(sqlite_env: dict[str, str]) -> None:
     rebuilt = runner.invoke(app, ["rebuild", "coverage"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "rebuilt coverage" in rebuilt.output
+    assert "rebuild of coverage: coverage's finish in" in rebuilt.output  # its phases, timed (issue #6, P3)
     unknown = runner.invoke(app, ["rebuild", "nope"])
     assert unknown.exit_code == 2
 

@@ -276,10 +276,11 @@ def _rebuild_failing_for_coverage(settings: Any, names: Any) -> Any:
 
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_a_rebuild_in_two_processes_switches_to_the_rows_of_the_incremental_tables(
-    container: Container, tmp_path: Any
+    container: Container, tmp_path: Any, caplog: Any
 ) -> None:
     """Issue #6 (P3): ``rebuild(jobs=2)`` deals the projections out to two spawned processes, each
-    replaying the store for its share and switching it; the main process reports their checkpoints."""
+    replaying the store for its share and switching it; the main process reports their checkpoints,
+    and handles their log records (each one's phases) as its own."""
     import functools
     import os
 
@@ -295,11 +296,18 @@ def test_a_rebuild_in_two_processes_switches_to_the_rows_of_the_incremental_tabl
     def progress(name: str, position: int, head: int) -> None:
         reported[name] = max(reported.get(name, 0), position)
 
-    assert runner.rebuild(progress=progress, restart=True, jobs=2) == runner.head() * len(runner.projections)
+    with caplog.at_level(logging.INFO, logger="projections"):
+        assert runner.rebuild(progress=progress, restart=True, jobs=2) == runner.head() * len(
+            runner.projections
+        )
     with container.engine.connect() as conn:
         assert snapshot(conn) == before
     ran = dict(line.split() for line in notes.read_text().splitlines())
     assert len(ran) == 2 and str(os.getpid()) not in ran
+    switched = {
+        str(r.process): r.getMessage().split(": ")[0] for r in caplog.records if "switch in" in r.getMessage()
+    }
+    assert switched == {pid: f"rebuild of {names.replace(',', ', ')}" for pid, names in ran.items()}
     assert sorted(n for names in ran.values() for n in names.split(",")) == sorted(runner.projections)
     assert reported == {name: runner.head() for name in runner.projections}
 
