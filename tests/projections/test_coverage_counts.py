@@ -517,18 +517,8 @@ def test_P3_writes_summed_at_the_end_give_the_rows_upserts_give(container: Conta
         Counter({key("330411", date(2024, 6, 1)): -1, key("330402", date(2024, 5, 1)): 1}),
         Counter({key("330411", date(2025, 1, 2)): 3}),
     ]
-    results = []
-    for staged in (False, True):
-        with container.engine.begin() as conn:
-            conn.execute(delete(C))
-            counts.write(conn, held)
-            with counts.summed(conn) if staged else contextlib.nullcontext():
-                for changes in writes:
-                    counts.write(conn, changes)
-            rows = conn.execute(select(C.c.level, C.c.period, C.c.region_code, C.c.delta)).all()
-            results.append(sorted(map(tuple, rows)))
-            if conn.dialect.name == "postgresql":
-                assert conn.scalar(text("SELECT to_regclass('pg_temp.stage_coverage_counts')")) is None
+    columns = (C.c.level, C.c.period, C.c.region_code, C.c.delta)
+    results = [_counts_after(container, held, writes, staged, columns) for staged in (False, True)]
     assert results[0] == results[1]
     days = {(p, region): n for level, p, region, n in results[1] if level == "D" and len(region) == 6}
     assert days == {(date(2024, 5, 1), "330402"): 3, (date(2025, 1, 2), "330411"): 3}  # counties
@@ -574,16 +564,29 @@ def test_P3_day_changes_staged_by_a_refill_roll_up_to_the_rows_written_one_at_a_
     and balance, summed: the same table as writing the changes one write at a time, whatever they are (two
     counties of one city on the same day, days on either side of ``BALANCES_UNTIL``, changes that cancel
     across writes, a key the table already held)."""
-    tables = []
-    for staged in (False, True):
-        with container.engine.begin() as conn:
-            conn.execute(delete(C))
-            counts.write(conn, held)
-            with counts.summed(conn) if staged else contextlib.nullcontext():
-                for changes in writes:
-                    counts.write(conn, changes)
-            tables.append(sorted(map(tuple, conn.execute(select(C)).all())))
+    tables = [_counts_after(container, held, writes, staged, tuple(C.c)) for staged in (False, True)]
     assert tables[0] == tables[1]
+
+
+def _counts_after(
+    container: Container,
+    held: Counter[Any],
+    writes: list[Counter[Any]],
+    staged: bool,
+    columns: tuple[Any, ...],
+) -> list[tuple[Any, ...]]:
+    """``columns`` of the counts, in order, after ``held`` was written and then ``writes``, each on its
+    own or, when ``staged``, within ``summed``, which leaves no staging table behind."""
+    with container.engine.begin() as conn:
+        conn.execute(delete(C))
+        counts.write(conn, held)
+        with counts.summed(conn) if staged else contextlib.nullcontext():
+            for changes in writes:
+                counts.write(conn, changes)
+        rows = sorted(map(tuple, conn.execute(select(*columns)).all()))
+        if conn.dialect.name == "postgresql":
+            assert conn.scalar(text("SELECT to_regclass('pg_temp.stage_coverage_counts')")) is None
+    return rows
 
 
 @given(as_of=DAYS)
