@@ -1106,12 +1106,8 @@ def summed(conn: Connection) -> Iterator[None]:
     finally:
         _STAGES.reset(token)
     for table, stage in stages.items():
-        name = qualified(conn, table)
-        empty = conn.exec_driver_sql(f"SELECT 1 FROM {name} LIMIT 1").first() is None  # as a refill's is
-        if empty:  # no key to add to or to bring to zero: a plain INSERT
-            conn.exec_driver_sql(f"INSERT INTO {name} ({', '.join(KEY)}, delta) {_rolled_up(stage)}")
-        else:
-            _upsert(conn, table, _rolled_up(stage))
+        empty = conn.exec_driver_sql(f"SELECT 1 FROM {qualified(conn, table)} LIMIT 1").first() is None
+        _upsert(conn, table, _rolled_up(stage), empty=empty)  # empty, as a refill's is: a plain INSERT
         conn.exec_driver_sql(f"DROP TABLE {stage}")
 
 
@@ -1159,11 +1155,17 @@ def _write_postgres(conn: Connection, rows: list[tuple[Any, ...]], table: Table)
     _upsert(conn, table, f"SELECT * FROM unnest({arrays})", tuple(list(c) for c in zip(*rows, strict=True)))
 
 
-def _upsert(conn: Connection, table: Table, source: str, params: tuple[Any, ...] = ()) -> None:
+def _upsert(
+    conn: Connection, table: Table, source: str, params: tuple[Any, ...] = (), *, empty: bool = False
+) -> None:
     """Add the rows of ``source`` (the key's columns and ``delta``) to ``table``, then delete the keys
-    that came to zero."""
+    that came to zero. Into an ``empty`` table they are inserted as they are: no key to add to or to
+    bring to zero."""
     name = qualified(conn, table)
     columns = ", ".join(KEY)
+    if empty:
+        conn.exec_driver_sql(f"INSERT INTO {name} ({columns}, delta) {source}", params)
+        return
     matched = " AND ".join(f"t.{name} = z.{name}" for name in KEY)
     gone = conn.exec_driver_sql(
         f"WITH up AS (INSERT INTO {name} AS t ({columns}, delta) {source} "
