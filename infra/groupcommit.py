@@ -51,9 +51,11 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from psycopg.errors import UniqueViolation
 from psycopg.sql import SQL, Composed, Identifier
+
+from infra.reads import TupleNotifications
 
 TOPIC = "infra.groupcommit:GroupCommitRecorder"
 """The eventsourcing topic of the recorder class (env ``APPLICATION_RECORDER_TOPIC``)."""
@@ -73,8 +75,9 @@ class _Pending:
         self.done = False  # its group is over: committed (ids set) or not (retry alone)
 
 
-class GroupCommitRecorder(PostgresApplicationRecorder):
-    """``PostgresApplicationRecorder`` with leader/follower group commit (see the module docstring)."""
+class GroupCommitRecorder(TupleNotifications):
+    """``PostgresApplicationRecorder`` with leader/follower group commit (see the module docstring), reading
+    notifications as tuples (``infra.reads``)."""
 
     max_group_events = 2000
     """At most this many events in one group's transaction (a single larger call is its own group)."""
