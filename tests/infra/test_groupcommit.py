@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -30,16 +30,6 @@ from tests.conftest import PG_URL, fixed_today, role_url
 pytestmark = pytest.mark.postgres
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def pg(pg_schema: str) -> Iterator[Container]:
-    container = build(Settings(database_url=PG_URL, database_schema=pg_schema, demo_when_empty=False))
-    container.ledger.today = fixed_today
-    try:
-        yield container
-    finally:
-        container.close()
 
 
 def recorder_of(container: Container) -> GroupCommitRecorder:

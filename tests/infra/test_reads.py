@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -11,22 +10,11 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from domain.envelope import CommandContext
 from domain.values import EntityStatus
 from infra.reads import TupleNotifications
-from infra.settings import Settings
-from infra.store import Container, build
+from infra.store import Container
 from tests import factories as f
-from tests.conftest import PG_URL, fixed_today
+from tests.conftest import fixed_today
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg(pg_schema: str) -> Iterator[Container]:
-    container = build(Settings(database_url=PG_URL, database_schema=pg_schema, demo_when_empty=False))
-    container.ledger.today = fixed_today
-    try:
-        yield container
-    finally:
-        container.close()
 
 
 def test_P3_notifications_read_as_tuples_are_eventsourcings_for_every_kind_of_page(pg: Container) -> None:
