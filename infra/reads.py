@@ -15,20 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 
 class TupleNotifications(PostgresApplicationRecorder):
     """``PostgresApplicationRecorder`` whose ``select_notifications`` fetches tuples in binary (see the
     module's docstring): the same statement, arguments, retries and answer as eventsourcing's."""
-
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
-        super().__init__(datastore, events_table_name=events_table_name)
-        self._pages: dict[str, Composed] = {}
-        """The page's statement by its conditions, composed once for each combination asked."""
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(
@@ -52,7 +47,11 @@ class TupleNotifications(PostgresApplicationRecorder):
             conditions.append("topic=ANY(%s)")
             params.append(list(topics))
         params.append(limit)
-        statement = self._page_statement(" AND ".join(conditions))
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table}"
+            + (" WHERE " + " AND ".join(conditions) if conditions else "")
+            + " ORDER BY notification_id LIMIT %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         with (
             self.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row, binary=True) as curs,
@@ -68,15 +67,3 @@ class TupleNotifications(PostgresApplicationRecorder):
                 )
                 for notification_id, originator_id, originator_version, topic, state in curs.fetchall()
             ]
-
-    def _page_statement(self, where: str) -> Composed:
-        """The page's query with the conditions ``where``."""
-        statement = self._pages.get(where)
-        if statement is None:
-            statement = self._pages[where] = SQL(
-                "SELECT notification_id, originator_id, originator_version, topic, state "
-                "FROM {schema}.{table}"
-                + (f" WHERE {where}" if where else "")
-                + " ORDER BY notification_id LIMIT %s"
-            ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
-        return statement
