@@ -416,7 +416,7 @@ def test_envelope_created_events_make_the_aggregate_eventsourcing_makes() -> Non
     created = {
         name for name, cls in domain_event_classes().items() if issubclass(cls, LedgerAggregate.Created)
     }
-    assert {f"{type(e).__qualname__}" for e in events} == created
+    assert {type(e).__qualname__ for e in events} == created
     moments = ("_created_on", "_modified_on", "_pending_events")
     for event in events:
         ours, stock = event.mutate(None), CanInitAggregate.mutate(event, None)
