@@ -29,6 +29,7 @@ def test_harness_writes_every_figure(tmp_path: Path) -> None:
         assert any(row.startswith(f"| {figure} |") for row in rows), f"{figure} missing from the table"
     assert "commit → visible through the relay" in text  # P6 measured through a real broker
     assert "two ingester processes over two partitions (500 registrations" in text  # P2's stream
+    assert "events/s, receipts included" in text  # the stream also in P2's unit, its receipts said
     assert "nproc" in text
     assert "processes (`rebuild_jobs`) against one" in text  # P3's comparison with one process
 
