@@ -417,25 +417,22 @@ def test_envelope_created_events_make_the_aggregate_eventsourcing_makes() -> Non
         name for name, cls in domain_event_classes().items() if issubclass(cls, LedgerAggregate.Created)
     }
     assert {type(e).__qualname__ for e in events} == created
-    moments = ("_created_on", "_modified_on", "_pending_events")
     for event in events:
         ours, stock = event.mutate(None), CanInitAggregate.mutate(event, None)
         assert type(ours) is type(stock) and vars(ours) == vars(stock), type(event).__qualname__
 
         cls = type(ours)
-        facts = {
-            k: v
-            for k, v in vars(event).items()
-            if k not in ("originator_id", "originator_version", "originator_topic", "timestamp")
-        }
+        facts = _but(event, "originator_id", "originator_version", "originator_topic", "timestamp")
         made = cls._create(type(event), id=event.originator_id, **facts)
         made_stock = BaseAggregate._create.__func__(cls, type(event), id=event.originator_id, **facts)  # type: ignore[attr-defined]
         (new,), (new_stock,) = made.pending_events, made_stock.pending_events
         assert type(new) is type(new_stock)
-        assert {k: v for k, v in vars(new).items() if k != "timestamp"} == {
-            k: v for k, v in vars(new_stock).items() if k != "timestamp"
-        }
+        assert _but(new, "timestamp") == _but(new_stock, "timestamp")
         assert new.timestamp.tzinfo is not None and made.created_on == new.timestamp
-        assert {k: v for k, v in vars(made).items() if k not in moments} == {
-            k: v for k, v in vars(made_stock).items() if k not in moments
-        }
+        moments = ("_created_on", "_modified_on", "_pending_events")
+        assert _but(made, *moments) == _but(made_stock, *moments)
+
+
+def _but(obj: Any, *names: str) -> dict[str, Any]:
+    """An object's attributes but ``names``: what two copies made at different moments share."""
+    return {k: v for k, v in vars(obj).items() if k not in names}
